@@ -1,0 +1,229 @@
+//! `site.toml`: the site's settings, with defaults for everything but the title.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::util::line_of_offset;
+
+pub const CONFIG_FILE: &str = "site.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub title: String,
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_permalink")]
+    pub permalink: String,
+    #[serde(default = "default_paginate")]
+    pub paginate: usize,
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    #[serde(default)]
+    pub related: RelatedConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelatedConfig {
+    /// How many related posts each post shows.
+    pub count: usize,
+    /// Posts scoring below this cosine similarity are not shown.
+    pub min_score: f64,
+    /// How many times a title term counts compared with a body term.
+    pub title_weight: f64,
+    /// How many times a tag or category counts compared with a body term.
+    pub tag_weight: f64,
+    /// An extra user dictionary (CSV: surface,part_of_speech,reading), relative to the site.
+    pub user_dictionary: Option<PathBuf>,
+}
+
+impl Default for RelatedConfig {
+    fn default() -> Self {
+        RelatedConfig {
+            count: 5,
+            min_score: 0.05,
+            title_weight: 3.0,
+            tag_weight: 2.0,
+            user_dictionary: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// The SQLite cache file, relative to the site (default `.enishi/cache.sqlite`).
+    pub path: Option<PathBuf>,
+}
+
+fn default_base_url() -> String {
+    "http://localhost:1313/".into()
+}
+fn default_language() -> String {
+    "ja".into()
+}
+fn default_timezone() -> String {
+    "Asia/Tokyo".into()
+}
+fn default_permalink() -> String {
+    "/:year/:month/:day/:slug/".into()
+}
+fn default_paginate() -> usize {
+    10
+}
+fn default_theme() -> String {
+    "default".into()
+}
+
+/// The config plus values derived from it once, so later stages need not re-validate.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub root: PathBuf,
+    pub config: SiteConfig,
+    pub tz: Tz,
+    /// `base_url` with exactly one trailing slash.
+    pub base_url: String,
+    /// The path part of `base_url` without its trailing slash ("" or "/blog").
+    pub base_path: String,
+}
+
+impl Site {
+    pub fn load(root: &Path, base_url_override: Option<&str>) -> Result<Site> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: cannot read the site config (run `enishi init DIR` to create a site, or pass --source)",
+                path.display()
+            )
+        })?;
+        let mut config = parse_config(&text, &path)?;
+        if let Some(url) = base_url_override {
+            config.base_url = url.to_string();
+        }
+        Site::from_config(root, config, &path)
+    }
+
+    fn from_config(root: &Path, config: SiteConfig, path: &Path) -> Result<Site> {
+        let tz: Tz = config.timezone.parse().map_err(|_| {
+            anyhow!(
+                "{}: unknown timezone {:?} (use an IANA name such as \"Asia/Tokyo\")",
+                path.display(),
+                config.timezone
+            )
+        })?;
+        let (base_url, base_path) = split_base_url(&config.base_url).ok_or_else(|| {
+            anyhow!(
+                "{}: base_url {:?} must be an absolute http(s) URL such as \"https://example.com/\"",
+                path.display(),
+                config.base_url
+            )
+        })?;
+        if config.paginate == 0 {
+            return Err(anyhow!("{}: paginate must be at least 1", path.display()));
+        }
+        if !config.permalink.starts_with('/') || !config.permalink.contains(":slug") {
+            return Err(anyhow!(
+                "{}: permalink {:?} must start with / and contain :slug (e.g. \"/:year/:month/:day/:slug/\")",
+                path.display(),
+                config.permalink
+            ));
+        }
+        Ok(Site {
+            root: root.to_path_buf(),
+            config,
+            tz,
+            base_url,
+            base_path,
+        })
+    }
+
+    /// Root-relative URL (with the base path) for a site path such as "/tags/rust/".
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_path, path)
+    }
+
+    /// Absolute URL for a site path.
+    pub fn permalink(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    pub fn cache_path(&self) -> PathBuf {
+        match &self.config.cache.path {
+            Some(p) => self.root.join(p),
+            None => self.root.join(".enishi").join("cache.sqlite"),
+        }
+    }
+}
+
+pub fn parse_config(text: &str, path: &Path) -> Result<SiteConfig> {
+    toml::from_str::<SiteConfig>(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| format!(":{}", line_of_offset(text, s.start)))
+            .unwrap_or_default();
+        anyhow!(
+            "{}{}: {}",
+            path.display(),
+            line,
+            e.message().trim().replace('\n', " ")
+        )
+    })
+}
+
+fn split_base_url(url: &str) -> Option<(String, String)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if host.is_empty() || host.contains(['?', '#', ' ']) || path.contains(['?', '#', ' ']) {
+        return None;
+    }
+    let path = path.trim_end_matches('/');
+    let scheme_len = url.len() - rest.len();
+    let base = format!("{}{}{}/", &url[..scheme_len], host, path);
+    Some((base, path.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_is_normalised() {
+        assert_eq!(
+            split_base_url("https://example.com"),
+            Some(("https://example.com/".into(), "".into()))
+        );
+        assert_eq!(
+            split_base_url("https://example.com/blog/"),
+            Some(("https://example.com/blog/".into(), "/blog".into()))
+        );
+        assert_eq!(split_base_url("ftp://example.com"), None);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse_config("title = \"x\"\ntitel = \"y\"\n", Path::new("site.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("site.toml:2:"), "{err}");
+        assert!(err.contains("titel"), "{err}");
+    }
+}

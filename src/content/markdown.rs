@@ -1,0 +1,516 @@
+//! Markdown → HTML, plus the plain text the analysis and summaries need.
+//!
+//! A paragraph that holds nothing but one URL is not rendered here: it becomes a
+//! [`Segment::Card`] so the enrich stage can turn it into a link card. Everything
+//! else becomes [`Segment::Html`].
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use syntect::html::{ClassStyle, ClassedHTMLGenerator};
+use syntect::parsing::SyntaxSet;
+use syntect::util::LinesWithEndings;
+
+use crate::util::{escape_html, line_of_offset, slugify};
+
+/// Prefix of the CSS classes that syntax highlighting emits (`hl-keyword`, …).
+pub const HIGHLIGHT_CLASS_PREFIX: &str = "hl-";
+
+const MORE_MARKER: &str = "<!--more-->";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    Html(String),
+    /// A URL alone in its own top-level paragraph, and the source line it is on.
+    Card {
+        url: String,
+        line: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Heading {
+    pub level: u8,
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub segments: Vec<Segment>,
+    /// Text of headings, paragraphs, lists and tables: no code blocks, no URLs, no markup.
+    pub text: String,
+    /// Text of the top-level paragraphs only: what an automatic summary is cut from.
+    pub prose: String,
+    /// Rendered HTML of the part before `<!--more-->`, when the marker is present.
+    pub summary_html: Option<String>,
+    /// Plain text of the part before `<!--more-->`, when the marker is present.
+    pub summary_text: Option<String>,
+    pub headings: Vec<Heading>,
+    /// Source of the first image, for og:image when the front matter names none.
+    pub first_image: Option<String>,
+    /// Absolute http(s) sources of every Markdown image, in order (for later enrichment).
+    pub image_urls: Vec<String>,
+}
+
+fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+fn syntax_set() -> &'static SyntaxSet {
+    static SET: OnceLock<SyntaxSet> = OnceLock::new();
+    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+/// Renders `markdown` whose first line is line `first_line` of its source file.
+pub fn render(markdown: &str, first_line: usize) -> Rendered {
+    let mut out = Rendered::default();
+    let (before_more, has_more) = match find_more_marker(markdown) {
+        Some(i) => (&markdown[..i], true),
+        None => (markdown, false),
+    };
+
+    let mut ids = BTreeSet::new();
+    let mut text = String::new();
+    let events = transform(markdown, first_line, &mut out, &mut ids, &mut text);
+    out.text = text;
+    out.segments = split_segments(events);
+
+    if has_more {
+        let mut scratch = Rendered::default();
+        let mut scratch_ids = BTreeSet::new();
+        let mut summary_text = String::new();
+        let events = transform(
+            before_more,
+            first_line,
+            &mut scratch,
+            &mut scratch_ids,
+            &mut summary_text,
+        );
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(
+            &mut html,
+            events.into_iter().map(|e| match e {
+                Piece::Event(e) => e,
+                Piece::Card { url, .. } => Event::Html(link_paragraph(&url).into()),
+            }),
+        );
+        out.summary_html = Some(html);
+        out.summary_text = Some(collapse_whitespace(&summary_text));
+    }
+    out
+}
+
+/// `<!--more-->` on a line of its own, outside code.
+fn find_more_marker(markdown: &str) -> Option<usize> {
+    let mut offset = 0;
+    let mut in_fence: Option<&str> = None;
+    for line in markdown.split_inclusive('\n') {
+        let t = line.trim();
+        if let Some(f) = in_fence {
+            if t.starts_with(f) {
+                in_fence = None;
+            }
+        } else if t.starts_with("```") {
+            in_fence = Some("```");
+        } else if t.starts_with("~~~") {
+            in_fence = Some("~~~");
+        } else if t == MORE_MARKER {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+enum Piece<'a> {
+    Event(Event<'a>),
+    Card { url: String, line: usize },
+}
+
+/// Runs the parser and rewrites what plain pulldown-cmark output lacks: heading ids,
+/// highlighted code, URL-only paragraphs. Collects text, headings and images on the way.
+fn transform<'a>(
+    markdown: &'a str,
+    first_line: usize,
+    out: &mut Rendered,
+    ids: &mut BTreeSet<String>,
+    text: &mut String,
+) -> Vec<Piece<'a>> {
+    let mut pieces: Vec<Piece<'a>> = Vec::new();
+    let mut iter = Parser::new_ext(markdown, options()).into_offset_iter();
+    // Depth of open block containers (lists, quotes, footnotes, tables): a URL-only
+    // paragraph inside one stays an ordinary link.
+    let mut container_depth = 0usize;
+    let mut in_image = false;
+
+    while let Some((event, range)) = iter.next() {
+        match event {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
+                let mut inner = Vec::new();
+                let mut heading_text = String::new();
+                for (e, _) in iter.by_ref() {
+                    match &e {
+                        Event::End(TagEnd::Heading(_)) => break,
+                        Event::Text(t) | Event::Code(t) => heading_text.push_str(t),
+                        _ => {}
+                    }
+                    inner.push(e);
+                }
+                let heading_text = collapse_whitespace(&heading_text);
+                let id = unique_id(
+                    id.map(|s| s.to_string())
+                        .unwrap_or_else(|| slugify(&heading_text)),
+                    ids,
+                );
+                push_text(text, &heading_text);
+                text.push('\n');
+                out.headings.push(Heading {
+                    level: level as u8,
+                    id: id.clone(),
+                    text: heading_text,
+                });
+                pieces.push(Piece::Event(Event::Start(Tag::Heading {
+                    level,
+                    id: Some(CowStr::from(id)),
+                    classes,
+                    attrs,
+                })));
+                pieces.extend(inner.into_iter().map(Piece::Event));
+                pieces.push(Piece::Event(Event::End(TagEnd::Heading(level))));
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match &kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                let mut code = String::new();
+                for (e, _) in iter.by_ref() {
+                    match e {
+                        Event::End(TagEnd::CodeBlock) => break,
+                        Event::Text(t) => code.push_str(&t),
+                        _ => {}
+                    }
+                }
+                pieces.push(Piece::Event(Event::Html(highlight(&code, &lang).into())));
+            }
+            Event::Start(Tag::Paragraph) if container_depth == 0 => {
+                let start = range.start;
+                let mut inner = Vec::new();
+                for (e, _) in iter.by_ref() {
+                    if matches!(e, Event::End(TagEnd::Paragraph)) {
+                        break;
+                    }
+                    inner.push(e);
+                }
+                if let Some(url) = lone_url(&inner) {
+                    pieces.push(Piece::Card {
+                        url,
+                        line: first_line + line_of_offset(markdown, start) - 1,
+                    });
+                    continue;
+                }
+                pieces.push(Piece::Event(Event::Start(Tag::Paragraph)));
+                let before = text.len();
+                for e in inner {
+                    collect(&e, text, out, &mut in_image);
+                    pieces.push(Piece::Event(e));
+                }
+                pieces.push(Piece::Event(Event::End(TagEnd::Paragraph)));
+                out.prose.push_str(&text[before..]);
+                out.prose.push('\n');
+                text.push('\n');
+            }
+            other => {
+                match &other {
+                    Event::Start(
+                        Tag::List(_)
+                        | Tag::BlockQuote(_)
+                        | Tag::FootnoteDefinition(_)
+                        | Tag::Table(_)
+                        | Tag::DefinitionList,
+                    ) => container_depth += 1,
+                    Event::End(
+                        TagEnd::List(_)
+                        | TagEnd::BlockQuote(_)
+                        | TagEnd::FootnoteDefinition
+                        | TagEnd::Table
+                        | TagEnd::DefinitionList,
+                    ) => container_depth = container_depth.saturating_sub(1),
+                    Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell) => {
+                        text.push('\n')
+                    }
+                    _ => {}
+                }
+                collect(&other, text, out, &mut in_image);
+                pieces.push(Piece::Event(other));
+            }
+        }
+    }
+    pieces
+}
+
+/// Gathers analysis text and images from an inline event.
+fn collect(event: &Event, text: &mut String, out: &mut Rendered, in_image: &mut bool) {
+    match event {
+        Event::Start(Tag::Image { dest_url, .. }) => {
+            *in_image = true;
+            if out.first_image.is_none() {
+                out.first_image = Some(dest_url.to_string());
+            }
+            if dest_url.starts_with("http://") || dest_url.starts_with("https://") {
+                out.image_urls.push(dest_url.to_string());
+            }
+        }
+        Event::End(TagEnd::Image) => *in_image = false,
+        Event::Text(t) | Event::Code(t) if !*in_image => push_text(text, t),
+        Event::SoftBreak | Event::HardBreak => text.push(' '),
+        _ => {}
+    }
+}
+
+/// Appends text with URLs removed: they carry no meaning for related posts.
+fn push_text(text: &mut String, t: &str) {
+    let mut first = true;
+    for word in t.split(' ') {
+        if !first {
+            text.push(' ');
+        }
+        first = false;
+        if !(word.starts_with("http://") || word.starts_with("https://")) {
+            text.push_str(word);
+        }
+    }
+}
+
+/// The URL when a paragraph is exactly one bare URL or one autolink.
+fn lone_url(events: &[Event]) -> Option<String> {
+    let mut url = String::new();
+    let mut autolink_dest: Option<String> = None;
+    for e in events {
+        match e {
+            Event::Text(t) => url.push_str(t),
+            Event::Start(Tag::Link {
+                link_type: LinkType::Autolink,
+                dest_url,
+                ..
+            }) if autolink_dest.is_none() && url.is_empty() => {
+                autolink_dest = Some(dest_url.to_string())
+            }
+            Event::End(TagEnd::Link) if autolink_dest.is_some() => {}
+            _ => return None,
+        }
+    }
+    let url = url.trim();
+    if let Some(dest) = autolink_dest
+        && dest != url
+    {
+        return None;
+    }
+    let is_url = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == '"');
+    is_url.then(|| url.to_string())
+}
+
+/// A plain link in its own paragraph: what a card falls back to.
+pub fn link_paragraph(url: &str) -> String {
+    let u = escape_html(url);
+    format!("<p><a href=\"{u}\">{u}</a></p>\n")
+}
+
+fn split_segments(pieces: Vec<Piece>) -> Vec<Segment> {
+    // Render in one pass so footnote numbering spans the whole document; cards are
+    // cut out afterwards at markers no Markdown source can produce (the parser escapes `\0`).
+    let mut cards = Vec::new();
+    let events = pieces.into_iter().map(|p| match p {
+        Piece::Event(e) => e,
+        Piece::Card { url, line } => {
+            cards.push((url, line));
+            Event::Html("\u{0}CARD\u{0}".into())
+        }
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    let mut segments = Vec::new();
+    let mut cards = cards.into_iter();
+    for (i, part) in html.split("\u{0}CARD\u{0}").enumerate() {
+        if i > 0
+            && let Some((url, line)) = cards.next()
+        {
+            segments.push(Segment::Card { url, line });
+        }
+        if !part.is_empty() {
+            segments.push(Segment::Html(part.to_string()));
+        }
+    }
+    segments
+}
+
+fn unique_id(base: String, ids: &mut BTreeSet<String>) -> String {
+    let base = if base.is_empty() {
+        "section".to_string()
+    } else {
+        base
+    };
+    let mut id = base.clone();
+    let mut n = 1;
+    while ids.contains(&id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    ids.insert(id.clone());
+    id
+}
+
+/// Highlights code as CSS classes; unknown languages are escaped verbatim.
+fn highlight(code: &str, lang: &str) -> String {
+    let lang_attr = if lang.is_empty() {
+        String::new()
+    } else {
+        format!(" class=\"language-{}\"", escape_html(lang))
+    };
+    let ss = syntax_set();
+    let syntax = if lang.is_empty() {
+        None
+    } else {
+        ss.find_syntax_by_token(lang)
+    };
+    let body = match syntax {
+        Some(syntax) => {
+            let mut generator = ClassedHTMLGenerator::new_with_class_style(
+                syntax,
+                ss,
+                ClassStyle::SpacedPrefixed {
+                    prefix: HIGHLIGHT_CLASS_PREFIX,
+                },
+            );
+            let ok = LinesWithEndings::from(code).all(|line| {
+                generator
+                    .parse_html_for_line_which_includes_newline(line)
+                    .is_ok()
+            });
+            if ok {
+                generator.finalize()
+            } else {
+                escape_html(code)
+            }
+        }
+        None => escape_html(code),
+    };
+    format!("<pre class=\"code\"><code{lang_attr}>{body}</code></pre>\n")
+}
+
+pub fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain-text summary of about `limit` characters: cut after a Japanese or Latin
+/// sentence end when one falls in the second half, else at a word boundary with "…".
+pub fn summarize(text: &str, limit: usize) -> String {
+    let text = collapse_whitespace(text);
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= limit {
+        return text;
+    }
+    let window = &chars[..limit];
+    if let Some(end) = window
+        .iter()
+        .rposition(|c| matches!(c, '。' | '！' | '？' | '!' | '?' | '」'))
+        .filter(|&i| i >= limit / 3)
+    {
+        return window[..=end].iter().collect();
+    }
+    let cut = window
+        .iter()
+        .rposition(|c| c.is_whitespace() || matches!(c, '、' | '，' | ','))
+        .filter(|&i| i >= limit / 2)
+        .unwrap_or(limit);
+    let mut s: String = window[..cut].iter().collect();
+    s = s.trim_end_matches(['、', '，', ',', ' ']).to_string();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(r: &Rendered) -> String {
+        r.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Html(h) => h.clone(),
+                Segment::Card { url, .. } => format!("[card {url}]"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headings_get_unique_japanese_ids() {
+        let r = render("# はじめに\n\n## はじめに\n\n## Rust と Go {#custom}\n", 1);
+        let ids: Vec<_> = r.headings.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, ["はじめに", "はじめに-1", "custom"]);
+        assert!(html(&r).contains("<h1 id=\"はじめに\">"));
+    }
+
+    #[test]
+    fn lone_urls_become_cards_only_at_top_level() {
+        let md = "前文\n\nhttps://example.com/a\n\n- https://example.com/b\n\n> https://example.com/c\n\n<https://example.com/d>\n\n文中 https://example.com/e です\n";
+        let r = render(md, 5);
+        let cards: Vec<_> = r
+            .segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Card { url, line } => Some((url.as_str(), *line)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            cards,
+            [("https://example.com/a", 7), ("https://example.com/d", 13)]
+        );
+        assert!(!r.text.contains("example.com"), "{}", r.text);
+    }
+
+    #[test]
+    fn code_is_highlighted_and_left_out_of_text() {
+        let r = render("本文\n\n```rust\nfn main() {}\n```\n", 1);
+        assert!(html(&r).contains("hl-"), "{}", html(&r));
+        assert!(!r.text.contains("main"));
+    }
+
+    #[test]
+    fn more_marker_sets_summary() {
+        let r = render("最初の段落。\n\n<!--more-->\n\n続き。\n", 1);
+        assert_eq!(r.summary_text.as_deref(), Some("最初の段落。"));
+        assert!(r.summary_html.unwrap().contains("<p>最初の段落。</p>"));
+    }
+
+    #[test]
+    fn summaries_cut_at_sentence_end() {
+        let text = "吾輩は猫である。名前はまだ無い。".repeat(10);
+        let s = summarize(&text, 40);
+        assert!(s.ends_with('。'), "{s}");
+        assert!(s.chars().count() <= 40);
+        let s = summarize(&"あ".repeat(200), 120);
+        assert_eq!(s.chars().count(), 121);
+        assert!(s.ends_with('…'));
+    }
+}

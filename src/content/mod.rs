@@ -1,0 +1,198 @@
+//! Load and parse stage: finds the Markdown sources under `content/`, reads them,
+//! splits off front matter and renders the Markdown. Pure apart from reading files.
+
+pub mod frontmatter;
+pub mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rayon::prelude::*;
+
+use crate::config::Site;
+use crate::util::display_rel;
+pub use frontmatter::FrontMatter;
+pub use markdown::{Heading, Rendered, Segment};
+
+pub const CONTENT_DIR: &str = "content";
+pub const POSTS_DIR: &str = "posts";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Under `content/posts/`: dated, listed, tagged, related.
+    Post,
+    /// Anywhere else under `content/`: a standalone page such as `about.md`.
+    Page,
+}
+
+/// One parsed source file.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Path relative to the site root with `/` separators, e.g. `content/posts/a.md`.
+    pub source: String,
+    pub kind: Kind,
+    pub front: FrontMatter,
+    /// Publication date: front matter `date`, else a `YYYY-MM-DD-` file-name prefix.
+    pub date: Option<DateTime<FixedOffset>>,
+    pub slug: String,
+    /// Folder of the page relative to `content/` (e.g. "" for `about.md`, "docs" for `docs/x.md`).
+    pub section: String,
+    /// For a page bundle (`…/name/index.md`), the folder whose other files are copied beside the page.
+    pub bundle_dir: Option<PathBuf>,
+    pub body: Rendered,
+    /// The raw Markdown body, for analysis of the text.
+    pub markdown: String,
+    /// Hash of the whole source file: what the analysis cache is keyed by.
+    pub content_hash: String,
+}
+
+/// Paths of every Markdown source under `content/`, sorted.
+pub fn discover(site: &Site) -> Result<Vec<PathBuf>> {
+    let dir = site.root.join(CONTENT_DIR);
+    if !dir.is_dir() {
+        return Err(anyhow!(
+            "{}: no content folder (create it and put posts in content/posts/)",
+            dir.display()
+        ));
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("{}: cannot read folder", dir.display()))?;
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file()
+            && name.ends_with(".md")
+            && !name.starts_with('.')
+            // Hugo's section list pages carry no article of their own.
+            && name != "_index.md"
+        {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+/// Reads and parses every source in parallel. The first error in path order wins,
+/// so the message does not depend on thread timing.
+pub fn load(site: &Site) -> Result<Vec<Document>> {
+    let files = discover(site)?;
+    let results: Vec<Result<Document>> = files.par_iter().map(|p| load_one(site, p)).collect();
+    results.into_iter().collect()
+}
+
+pub fn load_one(site: &Site, path: &Path) -> Result<Document> {
+    let source = display_rel(&site.root, path);
+    let bytes = std::fs::read(path).with_context(|| format!("{source}: cannot read file"))?;
+    let content_hash = blake3::hash(&bytes).to_hex().to_string();
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        anyhow!("{source}:{line}: not valid UTF-8 (save the file as UTF-8)")
+    })?;
+    parse_document(site, path, source, &text, content_hash)
+}
+
+fn parse_document(
+    site: &Site,
+    path: &Path,
+    source: String,
+    text: &str,
+    content_hash: String,
+) -> Result<Document> {
+    let split = frontmatter::split(text, &source)?;
+    let front = frontmatter::parse(&split, &source, site.tz)?;
+
+    let content_dir = site.root.join(CONTENT_DIR);
+    let rel = path.strip_prefix(&content_dir).unwrap_or(path);
+    let kind = if rel.starts_with(POSTS_DIR) {
+        Kind::Post
+    } else {
+        Kind::Page
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let is_bundle = stem == "index";
+    let name = if is_bundle {
+        path.parent()
+            .and_then(|p| p.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        stem
+    };
+    let (name_date, name_rest) = split_date_prefix(&name);
+
+    let date = front.date.or_else(|| {
+        name_date.and_then(|d| frontmatter::parse_date(&d.format("%Y-%m-%d").to_string(), site.tz))
+    });
+    if kind == Kind::Post && date.is_none() {
+        return Err(anyhow!(
+            "{source}:{}: missing date (add `date: 2024-05-26` to the front matter)",
+            split.front_line - 1
+        ));
+    }
+
+    let slug_source = front.slug.clone().unwrap_or_else(|| name_rest.to_string());
+    let slug = crate::util::slugify(&slug_source);
+    if slug.is_empty() {
+        return Err(anyhow!(
+            "{source}: cannot make a URL slug from {slug_source:?} (set `slug:` in the front matter)"
+        ));
+    }
+
+    // A page's section is its folder under content/ (bundles count their parent).
+    let mut section_dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+    if is_bundle {
+        section_dir = section_dir.parent().unwrap_or(Path::new("")).to_path_buf();
+    }
+    let section = display_rel(Path::new(""), &section_dir);
+
+    let body = markdown::render(split.body, split.body_line);
+    Ok(Document {
+        source,
+        kind,
+        date,
+        slug,
+        section,
+        bundle_dir: is_bundle.then(|| path.parent().unwrap_or(Path::new("")).to_path_buf()),
+        body,
+        markdown: split.body.to_string(),
+        front,
+        content_hash,
+    })
+}
+
+/// Splits `2024-05-26-hello` into its date and `hello`.
+fn split_date_prefix(name: &str) -> (Option<NaiveDate>, &str) {
+    if name.len() >= 10
+        && name.is_char_boundary(10)
+        && let Ok(d) = NaiveDate::parse_from_str(&name[..10], "%Y-%m-%d")
+    {
+        let rest = name[10..].trim_start_matches(['-', '_']);
+        return (Some(d), if rest.is_empty() { name } else { rest });
+    }
+    (None, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_prefix_is_split_off() {
+        let (d, rest) = split_date_prefix("2024-05-26-hello-world");
+        assert_eq!(d.unwrap().to_string(), "2024-05-26");
+        assert_eq!(rest, "hello-world");
+        assert_eq!(split_date_prefix("hello"), (None, "hello"));
+        assert_eq!(
+            split_date_prefix("日本語の記事タイトル").1,
+            "日本語の記事タイトル"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! Enishi (縁): a static-site generator for Japanese blogs.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! [`content`] (load + parse) → [`model`] (organise) → [`related`] (analyze) →
+//! [`render`] → [`output`] (write). [`pipeline`] runs them in order;
+//! [`store`] is the SQLite cache behind the analysis.
+
+pub mod config;
+pub mod content;
+pub mod model;
+pub mod output;
+pub mod pipeline;
+pub mod related;
+pub mod render;
+pub mod scaffold;
+pub mod store;
+pub mod theme;
+pub mod util;

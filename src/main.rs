@@ -1,0 +1,250 @@
+//! The `enishi` command line: one function per subcommand.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use clap::{Parser, Subcommand};
+
+use enishi::config::Site;
+use enishi::pipeline::{self, BuildOptions};
+use enishi::{related, scaffold};
+
+#[derive(Parser)]
+#[command(
+    name = "enishi",
+    version,
+    about = "縁 Enishi: a static-site generator for Japanese blogs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the site into public/ (replaced only when the build succeeds).
+    Build {
+        /// The site folder, holding site.toml.
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+        /// Where to write the site (default: <source>/public).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Override base_url from site.toml (e.g. for a preview deployment).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Include drafts and posts dated in the future.
+        #[arg(long)]
+        drafts: bool,
+    },
+    /// Create a new site skeleton in DIR.
+    Init {
+        /// The folder to create the site in.
+        dir: PathBuf,
+    },
+    /// Create new content.
+    New {
+        #[command(subcommand)]
+        what: NewCommand,
+    },
+    /// Recompute related posts for every post and refresh the cache.
+    Related {
+        /// Only show this post (a path such as content/posts/a.md).
+        path: Option<String>,
+        /// The site folder, holding site.toml.
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Show the shared terms behind each related post (needs PATH).
+        #[arg(long, requires = "path")]
+        explain: bool,
+        /// Include drafts and posts dated in the future.
+        #[arg(long)]
+        drafts: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NewCommand {
+    /// Create content/posts/<date>-<slug>.md as a draft.
+    Post {
+        /// The post's title.
+        title: String,
+        /// The URL slug (ASCII). Default: from an ASCII title, else post-<short id>.
+        #[arg(long)]
+        slug: Option<String>,
+        /// The site folder, holding site.toml.
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build {
+            source,
+            output,
+            base_url,
+            drafts,
+        } => build(BuildOptions {
+            source,
+            output,
+            base_url,
+            drafts,
+            now: None,
+            progress: true,
+        }),
+        Command::Init { dir } => init(dir),
+        Command::New {
+            what:
+                NewCommand::Post {
+                    title,
+                    slug,
+                    source,
+                },
+        } => new_post(source, &title, slug.as_deref()),
+        Command::Related {
+            path,
+            source,
+            json,
+            explain,
+            drafts,
+        } => related_cmd(source, path, json, explain, drafts),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn build(opts: BuildOptions) -> Result<()> {
+    let report = pipeline::build(&opts)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!(
+        "built {} pages ({} files, {} posts, {} left out as drafts or future; tokenized {}) into {} in {} ms, {} warnings",
+        report.pages,
+        report.files,
+        report.posts,
+        report.skipped,
+        report.tokenized,
+        report.output.display(),
+        report.elapsed.as_millis(),
+        report.warnings.len()
+    );
+    Ok(())
+}
+
+fn init(dir: PathBuf) -> Result<()> {
+    let files = scaffold::init(&dir, chrono::Utc::now())?;
+    for f in files {
+        println!("created {}", dir.join(f).display());
+    }
+    println!("next: cd {} && enishi build", dir.display());
+    Ok(())
+}
+
+fn new_post(source: PathBuf, title: &str, slug: Option<&str>) -> Result<()> {
+    let site = Site::load(&source, None)?;
+    let path = scaffold::new_post(&site, title, slug, chrono::Utc::now())?;
+    println!("created {}", path.display());
+    Ok(())
+}
+
+fn related_cmd(
+    source: PathBuf,
+    path: Option<String>,
+    json: bool,
+    explain: bool,
+    drafts: bool,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let opts = BuildOptions {
+        source,
+        drafts,
+        progress: !json,
+        ..Default::default()
+    };
+    let analyzed = pipeline::load_and_analyze(&opts)?;
+    let (site, model, outcome) = (&analyzed.site, &analyzed.model, &analyzed.related);
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let index = match &path {
+        Some(p) => {
+            let wanted = p.trim_start_matches("./");
+            Some(
+                model
+                    .posts
+                    .iter()
+                    .position(|e| e.doc.source == wanted)
+                    .ok_or_else(|| {
+                        anyhow!("{p}: not a published post of this site (give a path such as content/posts/a.md)")
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let mut report = related::json_report(site, model, outcome);
+        if let Some(i) = index {
+            report.retain(|p| p.path == model.posts[i].doc.source);
+        }
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if let Some(i) = index {
+        if explain {
+            for line in related::explain(model, outcome, i) {
+                writeln!(out, "{line}")?;
+            }
+        } else {
+            let report = related::json_report(site, model, outcome);
+            if let Some(p) = report.iter().find(|p| p.path == model.posts[i].doc.source) {
+                writeln!(out, "{} — {}", p.path, p.title)?;
+                for (k, r) in p.related.iter().enumerate() {
+                    writeln!(
+                        out,
+                        "{:>2}. {:.4}  {} — {}",
+                        k + 1,
+                        r.score,
+                        r.path,
+                        r.title
+                    )?;
+                }
+            }
+        }
+    }
+    writeln!(
+        out,
+        "tokenized {} of {} posts, computed related for {} posts in {:.2} s",
+        outcome.tokenized,
+        model.posts.len(),
+        model.posts.len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(())
+}

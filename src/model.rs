@@ -1,0 +1,196 @@
+//! Organises parsed documents into the site: published posts in order, pages,
+//! taxonomies and every URL. Pure: documents in, a `SiteModel` out.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, anyhow};
+use chrono::{DateTime, FixedOffset};
+
+use crate::config::Site;
+use crate::content::{Document, Kind};
+use crate::util::slugify;
+
+#[derive(Debug)]
+pub struct SiteModel {
+    /// Published posts, newest first; ties broken by source path.
+    pub posts: Vec<Entry>,
+    /// Standalone pages, in source path order.
+    pub pages: Vec<Entry>,
+    pub tags: Vec<Term>,
+    pub categories: Vec<Term>,
+    /// Sources left out (drafts, future posts), for the build summary.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Entry {
+    pub doc: Document,
+    /// Site path with a leading and trailing slash, unencoded: `/2018/05/26/hello/`.
+    pub path: String,
+    pub date: Option<DateTime<FixedOffset>>,
+    /// Indexes into `SiteModel::tags` / `categories`.
+    pub tags: Vec<usize>,
+    pub categories: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// Display name (the first spelling met in post order).
+    pub name: String,
+    pub slug: String,
+    /// Site path: `/tags/<slug>/`.
+    pub path: String,
+    /// Indexes into `SiteModel::posts`, newest first.
+    pub posts: Vec<usize>,
+}
+
+pub struct ModelOptions {
+    /// Include drafts and future-dated posts.
+    pub drafts: bool,
+    /// "Now" for deciding what is future-dated.
+    pub now: DateTime<FixedOffset>,
+}
+
+pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<SiteModel> {
+    let mut posts = Vec::new();
+    let mut pages = Vec::new();
+    let mut skipped = Vec::new();
+    for doc in docs {
+        let future = doc.date.is_some_and(|d| d > opts.now);
+        if !opts.drafts && (doc.front.draft || (doc.kind == Kind::Post && future)) {
+            skipped.push(doc.source.clone());
+            continue;
+        }
+        let path = match doc.kind {
+            Kind::Post => expand_permalink(&site.config.permalink, &doc, site),
+            Kind::Page => {
+                if doc.section.is_empty() {
+                    format!("/{}/", doc.slug)
+                } else {
+                    format!("/{}/{}/", doc.section, doc.slug)
+                }
+            }
+        };
+        let entry = Entry {
+            date: doc.date,
+            path,
+            tags: Vec::new(),
+            categories: Vec::new(),
+            doc,
+        };
+        match entry.doc.kind {
+            Kind::Post => posts.push(entry),
+            Kind::Page => pages.push(entry),
+        }
+    }
+    posts.sort_by(|a, b| {
+        b.date
+            .cmp(&a.date)
+            .then_with(|| a.doc.source.cmp(&b.doc.source))
+    });
+    pages.sort_by(|a, b| a.doc.source.cmp(&b.doc.source));
+
+    let tags = collect_terms(&mut posts, "tags", |e| &e.doc.front.tags, |e| &mut e.tags);
+    let categories = collect_terms(
+        &mut posts,
+        "categories",
+        |e| &e.doc.front.categories,
+        |e| &mut e.categories,
+    );
+    Ok(SiteModel {
+        posts,
+        pages,
+        tags,
+        categories,
+        skipped,
+    })
+    .and_then(check_paths)
+}
+
+/// Two sources that claim the same URL are an error naming both.
+fn check_paths(model: SiteModel) -> Result<SiteModel> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in model.posts.iter().chain(&model.pages) {
+        if let Some(other) = seen.insert(&e.path, &e.doc.source) {
+            return Err(anyhow!(
+                "{} and {} both map to {} (give one of them a different `slug`)",
+                other,
+                e.doc.source,
+                e.path
+            ));
+        }
+    }
+    Ok(model)
+}
+
+fn expand_permalink(pattern: &str, doc: &Document, site: &Site) -> String {
+    let local = doc.date.map(|d| d.with_timezone(&site.tz));
+    let fmt = |f: &str| local.map(|d| d.format(f).to_string()).unwrap_or_default();
+    let filename = doc
+        .source
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(".md");
+    let mut path = pattern
+        .replace(":year", &fmt("%Y"))
+        .replace(":month", &fmt("%m"))
+        .replace(":day", &fmt("%d"))
+        .replace(":section", "posts")
+        .replace(":filename", filename)
+        .replace(":slug", &doc.slug);
+    if !path.ends_with('/') && !path.ends_with(".html") {
+        path.push('/');
+    }
+    while path.contains("//") {
+        path = path.replace("//", "/");
+    }
+    path
+}
+
+/// Slug for a tag or category: `C++` and `C#` must not both become `c`.
+pub fn term_slug(name: &str) -> String {
+    slugify(&name.replace('+', "plus").replace('#', "sharp"))
+}
+
+fn collect_terms(
+    posts: &mut [Entry],
+    kind: &str,
+    names: impl Fn(&Entry) -> &Vec<String>,
+    indexes: impl Fn(&mut Entry) -> &mut Vec<usize>,
+) -> Vec<Term> {
+    let mut by_slug: BTreeMap<String, Term> = BTreeMap::new();
+    for (i, post) in posts.iter().enumerate() {
+        for name in names(post) {
+            let slug = term_slug(name);
+            if slug.is_empty() {
+                continue;
+            }
+            let term = by_slug.entry(slug.clone()).or_insert_with(|| Term {
+                name: name.clone(),
+                path: format!("/{kind}/{slug}/"),
+                slug,
+                posts: Vec::new(),
+            });
+            if term.posts.last() != Some(&i) {
+                term.posts.push(i);
+            }
+        }
+    }
+    let terms: Vec<Term> = by_slug.into_values().collect();
+    let index: BTreeMap<&str, usize> = terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.slug.as_str(), i))
+        .collect();
+    for post in posts.iter_mut() {
+        let mut ids: Vec<usize> = names(post)
+            .iter()
+            .filter_map(|n| index.get(term_slug(n).as_str()).copied())
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        ids.retain(|i| seen.insert(*i));
+        *indexes(post) = ids;
+    }
+    terms
+}

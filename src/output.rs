@@ -1,0 +1,133 @@
+//! Write stage: everything goes into a staging folder beside the output, which
+//! replaces the output only when the whole build has succeeded. A failed build
+//! leaves the previous `public/` exactly as it was.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+pub struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn new(target: &Path) -> Result<Staging> {
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("{}: cannot create output folder", parent.display()))?;
+        let name = target
+            .file_name()
+            .ok_or_else(|| anyhow!("{}: not a usable output folder", target.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let dir = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        if dir.exists() {
+            fs::remove_dir_all(&dir)
+                .with_context(|| format!("{}: cannot clear old staging folder", dir.display()))?;
+        }
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create staging folder", dir.display()))?;
+        Ok(Staging {
+            dir,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `bytes` at `rel` (a `/`-separated path inside the output).
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(safe_rel(rel)?);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p)
+                .with_context(|| format!("{}: cannot create folder", p.display()))?;
+        }
+        fs::write(&path, bytes).with_context(|| format!("{}: cannot write file", path.display()))
+    }
+
+    /// Copies a file into the output at `rel`.
+    pub fn copy(&self, from: &Path, rel: &str) -> Result<()> {
+        let path = self.dir.join(safe_rel(rel)?);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p)
+                .with_context(|| format!("{}: cannot create folder", p.display()))?;
+        }
+        fs::copy(from, &path)
+            .map(|_| ())
+            .with_context(|| format!("{}: cannot copy to {}", from.display(), path.display()))
+    }
+
+    /// Swaps the staging folder in for the target. The old output is moved aside
+    /// first and removed only after the new one is in place.
+    pub fn commit(mut self) -> Result<()> {
+        let old = self.dir.with_file_name(format!(
+            "{}.old",
+            self.dir.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let had_old = self.target.exists();
+        if had_old {
+            fs::rename(&self.target, &old).with_context(|| {
+                format!(
+                    "{}: cannot move the previous output aside",
+                    self.target.display()
+                )
+            })?;
+        }
+        if let Err(e) = fs::rename(&self.dir, &self.target) {
+            if had_old {
+                let _ = fs::rename(&old, &self.target);
+            }
+            return Err(anyhow!(
+                "{}: cannot move the new output into place: {e}",
+                self.target.display()
+            ));
+        }
+        self.committed = true;
+        if had_old {
+            let _ = fs::remove_dir_all(&old);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Rejects absolute paths and `..`, so no content can write outside the output.
+fn safe_rel(rel: &str) -> Result<PathBuf> {
+    let p = Path::new(rel.trim_start_matches('/'));
+    if p.components().all(|c| matches!(c, Component::Normal(_))) && !rel.is_empty() {
+        Ok(p.to_path_buf())
+    } else {
+        Err(anyhow!(
+            "refusing to write outside the output folder: {rel:?}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rel_paths_stay_inside() {
+        assert!(safe_rel("a/b/index.html").is_ok());
+        assert!(safe_rel("/a/index.html").is_ok());
+        assert!(safe_rel("../x").is_err());
+        assert!(safe_rel("a/../../x").is_err());
+    }
+}

@@ -1,0 +1,264 @@
+//! Analyze stage: related posts from the Japanese text. Tokenizes what the cache
+//! does not already hold (in parallel), builds TF-IDF vectors, ranks neighbours
+//! by cosine similarity, and stores both term counts and results in the cache.
+
+pub mod tfidf;
+pub mod tokenize;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use crate::config::Site;
+use crate::content::Document;
+use crate::model::SiteModel;
+use crate::render::RelatedLink;
+use crate::store::{AnalysisRow, Store};
+use tfidf::{DocFeatures, Vectors, Weights};
+use tokenize::Tokenizer;
+
+/// What the analysis produced, for rendering and for the `related` command.
+pub struct Outcome {
+    /// Related posts per `SiteModel::posts` index, best first.
+    pub links: Vec<Vec<RelatedLink>>,
+    /// Posts whose text was tokenized this time (the rest came from the cache).
+    pub tokenized: usize,
+    pub vectors: Vectors,
+    pub warnings: Vec<String>,
+    pub tokenize_time: Duration,
+    pub rank_time: Duration,
+}
+
+/// The site's tokenizer: built-in dictionaries plus `[related] user_dictionary`.
+pub fn tokenizer_for(site: &Site) -> Result<Tokenizer> {
+    match &site.config.related.user_dictionary {
+        Some(rel) => {
+            let path = site.root.join(rel);
+            let shown = rel.display().to_string();
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("{shown}: cannot read the user dictionary named in site.toml [related]")
+            })?;
+            Tokenizer::new(Some((&shown, &text)))
+        }
+        None => Tokenizer::new(None),
+    }
+}
+
+/// The features of one post: title and body terms, tags and categories.
+pub fn features(tokenizer: &Tokenizer, doc: &Document) -> Result<DocFeatures> {
+    let mut f = DocFeatures::default();
+    tokenizer
+        .count_terms(&doc.front.title, &mut f.title)
+        .with_context(|| doc.source.clone())?;
+    tokenizer
+        .count_terms(&doc.body.text, &mut f.body)
+        .with_context(|| doc.source.clone())?;
+    let mut tags: Vec<String> = doc
+        .front
+        .tags
+        .iter()
+        .chain(&doc.front.categories)
+        .map(|t| tokenize::normalize(t.trim()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    f.tags = tags;
+    Ok(f)
+}
+
+pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome> {
+    let cfg = &site.config.related;
+    let tokenizer = tokenizer_for(site)?;
+    let fingerprint = tokenizer.fingerprint().to_string();
+    let cache_path = site.cache_path();
+    let shown = crate::util::display_rel(&site.root, &cache_path);
+    let (mut store, warning) = Store::open(&cache_path, &shown)?;
+    let mut warnings: Vec<String> = warning.into_iter().collect();
+
+    let started = Instant::now();
+    let mut cached = store.load_analysis(&fingerprint)?;
+    let docs: Vec<&Document> = model.posts.iter().map(|e| &e.doc).collect();
+    let mut features: Vec<Option<DocFeatures>> = docs
+        .iter()
+        .map(|d| {
+            cached
+                .remove(&d.source)
+                .filter(|c| c.content_hash == d.content_hash)
+                .map(|c| c.features)
+        })
+        .collect();
+    let todo: Vec<usize> = (0..docs.len()).filter(|&i| features[i].is_none()).collect();
+
+    let bar = progress_bar(progress, todo.len());
+    let fresh: Vec<(usize, DocFeatures)> = todo
+        .par_iter()
+        .map(|&i| {
+            let f = self::features(&tokenizer, docs[i]);
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            f.map(|f| (i, f))
+        })
+        .collect::<Result<_>>()?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for (i, f) in &fresh {
+        features[*i] = Some(f.clone());
+    }
+    let features: Vec<DocFeatures> = features
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let tokenize_time = started.elapsed();
+
+    let started = Instant::now();
+    let weights = Weights {
+        title: cfg.title_weight,
+        tag: cfg.tag_weight,
+    };
+    let vectors = tfidf::vectorize(&features, weights);
+    let ranked = tfidf::top_k(&vectors, cfg.count, cfg.min_score);
+    let links: Vec<Vec<RelatedLink>> = ranked
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|(post, score)| RelatedLink { post, score })
+                .collect()
+        })
+        .collect();
+    let rank_time = started.elapsed();
+
+    let rows: Vec<AnalysisRow> = fresh
+        .iter()
+        .map(|(i, f)| AnalysisRow {
+            path: &docs[*i].source,
+            content_hash: &docs[*i].content_hash,
+            features: f,
+        })
+        .collect();
+    let stored: Vec<(String, String)> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let list: Vec<serde_json::Value> = l
+                .iter()
+                .map(|r| serde_json::json!({"path": docs[r.post].source, "score": round4(r.score)}))
+                .collect();
+            (
+                docs[i].source.clone(),
+                serde_json::Value::Array(list).to_string(),
+            )
+        })
+        .collect();
+    let settings = format!(
+        "{fingerprint}:{}:{}:{}:{}",
+        cfg.count, cfg.min_score, cfg.title_weight, cfg.tag_weight
+    );
+    store
+        .save(&fingerprint, &rows, &settings, &stored)
+        .with_context(|| format!("{shown}: cannot update the cache"))?;
+
+    Ok(Outcome {
+        links,
+        tokenized: fresh.len(),
+        vectors,
+        warnings: std::mem::take(&mut warnings),
+        tokenize_time,
+        rank_time,
+    })
+}
+
+pub fn round4(x: f64) -> f64 {
+    (x * 10000.0).round() / 10000.0
+}
+
+fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || len < 50 || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("形態素解析 {bar:40} {pos}/{len} {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// `enishi related --json`: posts in path order, related in rank order.
+#[derive(serde::Serialize)]
+pub struct JsonPost {
+    pub path: String,
+    pub url: String,
+    pub title: String,
+    pub related: Vec<JsonRelated>,
+}
+
+#[derive(serde::Serialize)]
+pub struct JsonRelated {
+    pub path: String,
+    pub url: String,
+    pub title: String,
+    pub score: f64,
+}
+
+pub fn json_report(site: &Site, model: &SiteModel, outcome: &Outcome) -> Vec<JsonPost> {
+    let url = |i: usize| site.url(&crate::util::encode_path(&model.posts[i].path));
+    let mut out: Vec<JsonPost> = model
+        .posts
+        .iter()
+        .enumerate()
+        .map(|(i, e)| JsonPost {
+            path: e.doc.source.clone(),
+            url: url(i),
+            title: e.doc.front.title.clone(),
+            related: outcome.links[i]
+                .iter()
+                .map(|r| JsonRelated {
+                    path: model.posts[r.post].doc.source.clone(),
+                    url: url(r.post),
+                    title: model.posts[r.post].doc.front.title.clone(),
+                    score: round4(r.score),
+                })
+                .collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// Lines explaining one post's related list: each neighbour with the shared terms
+/// that contributed most to its score.
+pub fn explain(model: &SiteModel, outcome: &Outcome, index: usize) -> Vec<String> {
+    let post = &model.posts[index];
+    let mut lines = vec![format!("{} — {}", post.doc.source, post.doc.front.title)];
+    if outcome.links[index].is_empty() {
+        lines.push("  (no related posts above min_score)".into());
+    }
+    for (rank, r) in outcome.links[index].iter().enumerate() {
+        let other = &model.posts[r.post];
+        lines.push(format!(
+            "{:>2}. {:.4}  {} — {}",
+            rank + 1,
+            r.score,
+            other.doc.source,
+            other.doc.front.title
+        ));
+        let terms: BTreeMap<usize, String> =
+            tfidf::shared_terms(&outcome.vectors, index, r.post, 8)
+                .into_iter()
+                .enumerate()
+                .map(|(k, (t, w))| (k, format!("{t} ({w:.4})")))
+                .collect();
+        lines.push(format!(
+            "      {}",
+            terms.into_values().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    lines
+}

@@ -1,0 +1,251 @@
+//! TF-IDF vectors and cosine similarity through an inverted index. Pure math on
+//! plain data: term counts in, ranked neighbours out.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+/// What the analysis extracted from one post.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DocFeatures {
+    pub title: BTreeMap<String, u32>,
+    pub body: BTreeMap<String, u32>,
+    /// Tags and categories, normalised; each becomes one `tag:` feature.
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    pub title: f64,
+    pub tag: f64,
+}
+
+/// Sparse L2-normalised vectors over a shared vocabulary.
+#[derive(Debug, Clone)]
+pub struct Vectors {
+    /// Term text by id, sorted, so ids do not depend on input order.
+    pub vocab: Vec<String>,
+    /// Per document: (term id, weight), sorted by term id.
+    pub docs: Vec<Vec<(u32, f32)>>,
+}
+
+/// Prefix of tag and category features, so a tag `rust` and the word `rust` differ.
+pub const TAG_PREFIX: &str = "tag:";
+
+/// Weighted raw term frequencies of one document.
+pub fn raw_tf(doc: &DocFeatures, w: Weights) -> BTreeMap<String, f64> {
+    let mut tf: BTreeMap<String, f64> = BTreeMap::new();
+    for (t, &c) in &doc.body {
+        *tf.entry(t.clone()).or_insert(0.0) += c as f64;
+    }
+    for (t, &c) in &doc.title {
+        *tf.entry(t.clone()).or_insert(0.0) += w.title * c as f64;
+    }
+    for t in &doc.tags {
+        *tf.entry(format!("{TAG_PREFIX}{t}")).or_insert(0.0) += w.tag;
+    }
+    tf.retain(|_, v| *v > 0.0);
+    tf
+}
+
+/// Sublinear term frequency: 1 + ln(tf), linear below 1 so it never turns negative.
+pub fn sublinear(tf: f64) -> f64 {
+    if tf >= 1.0 { 1.0 + tf.ln() } else { tf }
+}
+
+/// Smoothed inverse document frequency: ln((1 + n) / (1 + df)) + 1.
+pub fn idf(n: usize, df: usize) -> f64 {
+    ((1.0 + n as f64) / (1.0 + df as f64)).ln() + 1.0
+}
+
+pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
+    let tfs: Vec<BTreeMap<String, f64>> = docs.par_iter().map(|d| raw_tf(d, w)).collect();
+    let mut df: BTreeMap<&str, usize> = BTreeMap::new();
+    for tf in &tfs {
+        for t in tf.keys() {
+            *df.entry(t.as_str()).or_insert(0) += 1;
+        }
+    }
+    let n = docs.len();
+    let vocab: Vec<String> = df.keys().map(|s| s.to_string()).collect();
+    let ids: BTreeMap<&str, (u32, f64)> = df
+        .iter()
+        .enumerate()
+        .map(|(i, (t, &d))| (*t, (i as u32, idf(n, d))))
+        .collect();
+    let vecs = tfs
+        .par_iter()
+        .map(|tf| {
+            let mut v: Vec<(u32, f64)> = tf
+                .iter()
+                .map(|(t, &f)| {
+                    let (id, idf) = ids[t.as_str()];
+                    (id, sublinear(f) * idf)
+                })
+                .collect();
+            let norm = v.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                v.iter_mut().for_each(|(_, x)| *x /= norm);
+            }
+            v.sort_by_key(|(id, _)| *id);
+            v.into_iter().map(|(id, x)| (id, x as f32)).collect()
+        })
+        .collect();
+    Vectors { vocab, docs: vecs }
+}
+
+/// For every document, the `k` most similar others with cosine ≥ `min_score`,
+/// best first; equal scores are ordered by document index, so results never
+/// depend on thread timing.
+///
+/// Terms found in more than half of all documents (once there are at least
+/// `MIN_DOCS_FOR_MAX_DF`) are skipped: they cannot tell documents apart, and their
+/// long posting lists would dominate the running time.
+pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64)>> {
+    let n = vectors.docs.len();
+    let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectors.vocab.len()];
+    for (d, v) in vectors.docs.iter().enumerate() {
+        for &(t, w) in v {
+            postings[t as usize].push((d as u32, w));
+        }
+    }
+    if n >= MIN_DOCS_FOR_MAX_DF {
+        for p in postings.iter_mut() {
+            if p.len() * 2 > n {
+                p.clear();
+            }
+        }
+    }
+    (0..n)
+        .into_par_iter()
+        .map_init(
+            || (vec![0f32; n], Vec::<u32>::new()),
+            |(acc, touched), a| {
+                for &(t, wa) in &vectors.docs[a] {
+                    for &(b, wb) in &postings[t as usize] {
+                        let slot = &mut acc[b as usize];
+                        if *slot == 0.0 {
+                            touched.push(b);
+                        }
+                        *slot += wa * wb;
+                    }
+                }
+                let mut scored: Vec<(usize, f64)> = Vec::new();
+                for &b in touched.iter() {
+                    let s = acc[b as usize] as f64;
+                    acc[b as usize] = 0.0;
+                    if b as usize != a && s >= min_score && s > 0.0 {
+                        scored.push((b as usize, s));
+                    }
+                }
+                touched.clear();
+                let by_rank =
+                    |x: &(usize, f64), y: &(usize, f64)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
+                if scored.len() > k {
+                    scored.select_nth_unstable_by(k, by_rank);
+                    scored.truncate(k);
+                }
+                scored.sort_by(by_rank);
+                scored
+            },
+        )
+        .collect()
+}
+
+pub const MIN_DOCS_FOR_MAX_DF: usize = 20;
+
+/// The shared terms that contribute most to the similarity of `a` and `b`.
+pub fn shared_terms(vectors: &Vectors, a: usize, b: usize, limit: usize) -> Vec<(String, f64)> {
+    let vb: BTreeMap<u32, f32> = vectors.docs[b].iter().copied().collect();
+    let mut shared: Vec<(String, f64)> = vectors.docs[a]
+        .iter()
+        .filter_map(|&(t, wa)| {
+            vb.get(&t)
+                .map(|&wb| (vectors.vocab[t as usize].clone(), (wa * wb) as f64))
+        })
+        .collect();
+    shared.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    shared.truncate(limit);
+    shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(body: &[(&str, u32)]) -> DocFeatures {
+        DocFeatures {
+            body: body.iter().map(|(t, c)| (t.to_string(), *c)).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Three documents worked out by hand:
+    /// d0 = {猫:2, 犬:1}, d1 = {猫:1, 鳥:1}, d2 = {魚:1}. n = 3.
+    /// idf(猫, df 2) = ln(4/3) + 1 = 1.287682, idf(犬|鳥|魚, df 1) = ln 2 + 1 = 1.693147.
+    /// d0: 猫 (1 + ln 2)·1.287682 = 2.180235, 犬 1.693147 → norm 2.760466
+    ///     → 猫 0.789807, 犬 0.613356.
+    /// d1: 猫 1.287682, 鳥 1.693147 → norm 2.127175 → 猫 0.605348, 鳥 0.795961.
+    /// cos(d0, d1) = 0.789807 · 0.605348 = 0.478108; d2 shares nothing.
+    #[test]
+    fn hand_computed_cosine() {
+        let docs = vec![
+            doc(&[("猫", 2), ("犬", 1)]),
+            doc(&[("猫", 1), ("鳥", 1)]),
+            doc(&[("魚", 1)]),
+        ];
+        let v = vectorize(
+            &docs,
+            Weights {
+                title: 1.0,
+                tag: 1.0,
+            },
+        );
+        assert_eq!(v.vocab, ["犬", "猫", "魚", "鳥"]);
+        let w0: Vec<f32> = v.docs[0].iter().map(|x| x.1).collect();
+        assert!((w0[0] - 0.613356).abs() < 1e-5, "{w0:?}");
+        assert!((w0[1] - 0.789807).abs() < 1e-5, "{w0:?}");
+        let top = top_k(&v, 5, 0.0);
+        assert_eq!(top[0].len(), 1);
+        assert_eq!(top[0][0].0, 1);
+        assert!((top[0][0].1 - 0.478108).abs() < 1e-5, "{:?}", top[0]);
+        assert_eq!(top[1][0].0, 0);
+        assert!(top[2].is_empty());
+    }
+
+    #[test]
+    fn ties_break_by_index_and_min_score_filters() {
+        let docs = vec![doc(&[("a", 1)]), doc(&[("a", 1)]), doc(&[("a", 1)])];
+        let v = vectorize(
+            &docs,
+            Weights {
+                title: 1.0,
+                tag: 1.0,
+            },
+        );
+        let top = top_k(&v, 5, 0.0);
+        assert_eq!(top[1].iter().map(|x| x.0).collect::<Vec<_>>(), [0, 2]);
+        assert!(top_k(&v, 5, 1.5)[0].is_empty());
+        assert_eq!(top_k(&v, 1, 0.0)[2].len(), 1);
+    }
+
+    #[test]
+    fn title_and_tags_are_weighted() {
+        let d = DocFeatures {
+            title: [("猫".to_string(), 1)].into(),
+            body: [("猫".to_string(), 1)].into(),
+            tags: vec!["rust".into()],
+        };
+        let tf = raw_tf(
+            &d,
+            Weights {
+                title: 3.0,
+                tag: 2.0,
+            },
+        );
+        assert_eq!(tf["猫"], 4.0);
+        assert_eq!(tf["tag:rust"], 2.0);
+        assert!((sublinear(4.0) - (1.0 + 4f64.ln())).abs() < 1e-12);
+        assert!((idf(3, 1) - (2f64.ln() + 1.0)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,133 @@
+//! `enishi init` and `enishi new post`: files a writer starts from.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::config::{CONFIG_FILE, Site};
+use crate::content::{CONTENT_DIR, POSTS_DIR};
+use crate::util::slugify;
+
+/// Creates a new site skeleton in `dir`, which must not already hold a site.
+pub fn init(dir: &Path, now: DateTime<Utc>) -> Result<Vec<PathBuf>> {
+    let config = dir.join(CONFIG_FILE);
+    if config.exists() {
+        return Err(anyhow!(
+            "{}: a site already exists here (choose an empty folder)",
+            config.display()
+        ));
+    }
+    let tokyo = now.with_timezone(&chrono_tz::Asia::Tokyo);
+    let date = tokyo.format("%Y-%m-%d").to_string();
+    let files = [
+        (
+            PathBuf::from(CONFIG_FILE),
+            "title = \"わたしのブログ\"\n\
+             base_url = \"https://example.com/\"\n\
+             language = \"ja\"\n\
+             timezone = \"Asia/Tokyo\"\n\
+             author = \"\"\n\
+             description = \"\"\n\
+             permalink = \"/:year/:month/:day/:slug/\"\n\
+             paginate = 10\n\
+             theme = \"default\"\n\
+             \n\
+             [related]\n\
+             count = 5\n"
+                .to_string(),
+        ),
+        (
+            PathBuf::from(CONTENT_DIR)
+                .join(POSTS_DIR)
+                .join(format!("{date}-hello.md")),
+            format!(
+                "---\ntitle: \"はじめての投稿\"\ndate: {}\ntags: [お知らせ]\ncategories: [日記]\n---\n\n\
+                 Enishi でブログを始めました。`content/posts/` に Markdown を置くと記事になります。\n\n\
+                 ## 書き方\n\n\
+                 - 見出し、リスト、表、脚注が使えます\n\
+                 - `enishi build` で `public/` にサイトができます\n",
+                tokyo.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
+        ),
+        (
+            PathBuf::from(CONTENT_DIR).join("about.md"),
+            "---\ntitle: \"このブログについて\"\n---\n\nこのブログの紹介をここに書きます。\n"
+                .to_string(),
+        ),
+        (
+            PathBuf::from(".gitignore"),
+            "/public/\n/.enishi/\n".to_string(),
+        ),
+    ];
+    let mut written = Vec::new();
+    for (rel, text) in files {
+        let path = dir.join(&rel);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p)
+                .with_context(|| format!("{}: cannot create folder", p.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        written.push(rel);
+    }
+    Ok(written)
+}
+
+/// Creates `content/posts/<date>-<slug>.md`. Without `--slug`, an ASCII title is
+/// slugified; a Japanese title gets `post-<short id>` so the URL stays readable.
+pub fn new_post(
+    site: &Site,
+    title: &str,
+    slug: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PathBuf> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(anyhow!("the title is empty (enishi new post \"タイトル\")"));
+    }
+    let slug = match slug {
+        Some(s) => {
+            let s = slugify(s);
+            if s.is_empty() || !s.is_ascii() {
+                return Err(anyhow!(
+                    "--slug {s:?} must contain ASCII letters or digits (e.g. --slug my-first-post)"
+                ));
+            }
+            s
+        }
+        None => {
+            let s = slugify(title);
+            if !s.is_empty() && s.is_ascii() {
+                s
+            } else {
+                let id = blake3::hash(
+                    format!("{title}\0{}", now.timestamp_nanos_opt().unwrap_or(0)).as_bytes(),
+                )
+                .to_hex();
+                format!("post-{}", &id[..6])
+            }
+        }
+    };
+    let local = now.with_timezone(&site.tz);
+    let name = format!("{}-{slug}.md", local.format("%Y-%m-%d"));
+    let path = site.root.join(CONTENT_DIR).join(POSTS_DIR).join(&name);
+    if path.exists() {
+        return Err(anyhow!(
+            "{}: already exists (pass a different --slug)",
+            crate::util::display_rel(&site.root, &path)
+        ));
+    }
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p)
+            .with_context(|| format!("{}: cannot create folder", p.display()))?;
+    }
+    let escaped = title.replace('\\', "\\\\").replace('"', "\\\"");
+    let text = format!(
+        "---\ntitle: \"{escaped}\"\ndate: {}\nslug: {slug}\ndraft: true\ntags: []\ncategories: []\n---\n\n",
+        local
+            .fixed_offset()
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
+}

@@ -1,0 +1,231 @@
+//! The build cache: one SQLite file (WAL mode) holding what is expensive to redo.
+//! Tables: `analysis` (term counts per post, keyed by path + content hash +
+//! analysis fingerprint) and `related` (the last computed related lists).
+//!
+//! A file that is not an Enishi cache, or is damaged, is moved aside (never
+//! deleted) and a fresh cache is started, with a warning saying where it went.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::related::tfidf::DocFeatures;
+
+/// `PRAGMA application_id`: "ENSH".
+const APPLICATION_ID: i64 = 0x454E_5348;
+const SCHEMA_VERSION: i64 = 1;
+/// How long a writer waits for another process (`build` beside `related`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Store {
+    conn: Connection,
+}
+
+pub struct CachedAnalysis {
+    pub content_hash: String,
+    pub features: DocFeatures,
+}
+
+/// One post's analysis, to be saved.
+pub struct AnalysisRow<'a> {
+    pub path: &'a str,
+    pub content_hash: &'a str,
+    pub features: &'a DocFeatures,
+}
+
+impl Store {
+    /// Opens (or creates) the cache at `path`. The returned warning, if any, says
+    /// that a damaged or foreign file was moved aside.
+    pub fn open(path: &Path, shown: &str) -> Result<(Store, Option<String>)> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create cache folder", dir.display()))?;
+        }
+        match Self::open_checked(path) {
+            Ok(store) => Ok((store, None)),
+            Err(reason) => {
+                let aside = move_aside(path)?;
+                let store = Self::open_checked(path).map_err(|e| {
+                    anyhow!("{shown}: cannot create a new cache: {e} (check that the folder is writable)")
+                })?;
+                Ok((
+                    store,
+                    Some(format!(
+                        "{shown}: {reason}; moved it to {} and started a new cache",
+                        aside.display()
+                    )),
+                ))
+            }
+        }
+    }
+
+    fn open_checked(path: &Path) -> std::result::Result<Store, String> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|e| format!("cannot open ({e})"))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+        let check = |e: rusqlite::Error| format!("not a usable cache ({e})");
+        let app_id: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(check)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(check)?;
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(check)?;
+        if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
+            return Err("is not an Enishi cache".into());
+        }
+        if app_id == APPLICATION_ID && version != SCHEMA_VERSION {
+            return Err(format!(
+                "was written by another Enishi version (schema {version}, expected {SCHEMA_VERSION})"
+            ));
+        }
+        let ok: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(check)?;
+        if ok != "ok" {
+            return Err(format!("is damaged ({ok})"));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(check)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(check)?;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;
+             CREATE TABLE IF NOT EXISTS analysis (
+                 path TEXT PRIMARY KEY,
+                 content_hash TEXT NOT NULL,
+                 fingerprint TEXT NOT NULL,
+                 features TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS related (
+                 path TEXT PRIMARY KEY,
+                 settings TEXT NOT NULL,
+                 links TEXT NOT NULL
+             );
+             PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = {SCHEMA_VERSION};
+             COMMIT;"
+        ))
+        .map_err(check)?;
+        Ok(Store { conn })
+    }
+
+    /// Cached analyses made under `fingerprint`, by path.
+    pub fn load_analysis(&self, fingerprint: &str) -> Result<HashMap<String, CachedAnalysis>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, content_hash, features FROM analysis WHERE fingerprint = ?1")?;
+        let rows = stmt.query_map(params![fingerprint], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (path, content_hash, json) = row?;
+            // A row that does not decode is treated as missing and redone.
+            if let Ok(features) = serde_json::from_str(&json) {
+                out.insert(
+                    path,
+                    CachedAnalysis {
+                        content_hash,
+                        features,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Saves new analyses and the related lists in one transaction.
+    pub fn save(
+        &mut self,
+        fingerprint: &str,
+        analyses: &[AnalysisRow],
+        settings: &str,
+        related: &[(String, String)],
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO analysis (path, content_hash, fingerprint, features)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash,
+                     fingerprint = excluded.fingerprint, features = excluded.features",
+            )?;
+            for a in analyses {
+                put.execute(params![
+                    a.path,
+                    a.content_hash,
+                    fingerprint,
+                    serde_json::to_string(a.features)?
+                ])?;
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT INTO related (path, settings, links) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(path) DO UPDATE SET settings = excluded.settings, links = excluded.links",
+            )?;
+            for (path, links) in related {
+                put.execute(params![path, settings, links])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored related list of one post (JSON), if computed under `settings`.
+    pub fn related_of(&self, path: &str, settings: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT links FROM related WHERE path = ?1 AND settings = ?2",
+                params![path, settings],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn analysis_count(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM analysis", [], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+}
+
+/// Renames a damaged cache (and its WAL files) to `<name>.corrupt[-N]`.
+fn move_aside(path: &Path) -> Result<PathBuf> {
+    let mut n = 0;
+    let aside = loop {
+        let candidate = if n == 0 {
+            path.with_extension("sqlite.corrupt")
+        } else {
+            path.with_extension(format!("sqlite.corrupt-{n}"))
+        };
+        if !candidate.exists() {
+            break candidate;
+        }
+        n += 1;
+    };
+    std::fs::rename(path, &aside)
+        .with_context(|| format!("{}: cannot move the damaged cache aside", path.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let _ = std::fs::rename(&side, PathBuf::from(format!("{}{suffix}", aside.display())));
+        }
+    }
+    Ok(aside)
+}

@@ -1,0 +1,104 @@
+//! Small helpers shared by several stages.
+
+use std::path::Path;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// 1-based line number of a byte offset in `text`.
+pub fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Characters left as they are in a URL path: RFC 3986 unreserved plus `/`.
+const PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes a URL path so Japanese slugs are valid in hrefs, feeds and sitemaps.
+pub fn encode_path(path: &str) -> String {
+    utf8_percent_encode(path, PATH_KEEP).to_string()
+}
+
+/// A URL/file-name-safe slug that keeps Japanese characters: ASCII is lower-cased,
+/// runs of whitespace and punctuation become one `-`, letters and digits of any
+/// script are kept. Returns an empty string when nothing usable is left.
+pub fn slugify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_dash = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' || is_kana_mark(c) {
+            if pending_dash && !out.is_empty() {
+                out.push('-');
+            }
+            pending_dash = false;
+            out.extend(c.to_lowercase());
+        } else {
+            pending_dash = true;
+        }
+    }
+    out
+}
+
+/// The prolonged sound mark and iteration marks are not `alphanumeric` but belong to words.
+fn is_kana_mark(c: char) -> bool {
+    matches!(c, 'ー' | '々' | 'ゝ' | 'ゞ' | 'ヽ' | 'ヾ')
+}
+
+/// Display form of a path relative to the site root, with `/` separators on every OS.
+pub fn display_rel(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_keep_japanese_and_fold_punctuation() {
+        assert_eq!(slugify("Hello, World!"), "hello-world");
+        assert_eq!(slugify("はじめての Rust"), "はじめての-rust");
+        assert_eq!(slugify("サーバーレス入門（前編）"), "サーバーレス入門-前編");
+        assert_eq!(slugify("  ?? "), "");
+    }
+
+    #[test]
+    fn paths_are_percent_encoded() {
+        assert_eq!(encode_path("/tags/日本/"), "/tags/%E6%97%A5%E6%9C%AC/");
+        assert_eq!(encode_path("/a b/"), "/a%20b/");
+    }
+
+    #[test]
+    fn offsets_map_to_lines() {
+        assert_eq!(line_of_offset("a\nb\nc", 0), 1);
+        assert_eq!(line_of_offset("a\nb\nc", 2), 2);
+        assert_eq!(line_of_offset("a\nb\nc", 99), 3);
+    }
+}
