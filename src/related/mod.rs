@@ -122,7 +122,21 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
         tag: cfg.tag_weight,
     };
     let vectors = tfidf::vectorize(&features, weights);
-    let ranked = tfidf::top_k(&vectors, cfg.count, cfg.min_score);
+    let ranked_first = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
+    let (vectors, ranked) = if vectors.docs.len() >= tfidf::MIN_DOCS_FOR_CORPUS_STATS {
+        let expanded = tfidf::expand(
+            &vectors,
+            &ranked_first,
+            tfidf::FEEDBACK_NEIGHBOURS,
+            tfidf::FEEDBACK_WEIGHT,
+            tfidf::FEEDBACK_MAX_TERMS,
+        );
+        let ranked = tfidf::top_k(&expanded, cfg.count, cfg.min_score);
+        (expanded, ranked)
+    } else {
+        let ranked = tfidf::top_k(&vectors, cfg.count, cfg.min_score);
+        (vectors, ranked)
+    };
     let links: Vec<Vec<RelatedLink>> = ranked
         .into_iter()
         .map(|r| {

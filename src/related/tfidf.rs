@@ -67,6 +67,11 @@ pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
         }
     }
     let n = docs.len();
+    // A term of one post only cannot link it to another; left in, it would just
+    // dilute the weights of the terms that can.
+    if n >= MIN_DOCS_FOR_CORPUS_STATS {
+        df.retain(|_, d| *d >= 2);
+    }
     let vocab: Vec<String> = df.keys().map(|s| s.to_string()).collect();
     let ids: BTreeMap<&str, (u32, f64)> = df
         .iter()
@@ -78,9 +83,9 @@ pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
         .map(|tf| {
             let mut v: Vec<(u32, f64)> = tf
                 .iter()
-                .map(|(t, &f)| {
-                    let (id, idf) = ids[t.as_str()];
-                    (id, sublinear(f) * idf)
+                .filter_map(|(t, &f)| {
+                    let (id, idf) = *ids.get(t.as_str())?;
+                    Some((id, sublinear(f) * idf))
                 })
                 .collect();
             let norm = v.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
@@ -99,7 +104,7 @@ pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
 /// depend on thread timing.
 ///
 /// Terms found in more than half of all documents (once there are at least
-/// `MIN_DOCS_FOR_MAX_DF`) are skipped: they cannot tell documents apart, and their
+/// `MIN_DOCS_FOR_CORPUS_STATS`) are skipped: they cannot tell documents apart, and their
 /// long posting lists would dominate the running time.
 pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64)>> {
     let n = vectors.docs.len();
@@ -109,7 +114,7 @@ pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64
             postings[t as usize].push((d as u32, w));
         }
     }
-    if n >= MIN_DOCS_FOR_MAX_DF {
+    if n >= MIN_DOCS_FOR_CORPUS_STATS {
         for p in postings.iter_mut() {
             if p.len() * 2 > n {
                 p.clear();
@@ -152,7 +157,56 @@ pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64
         .collect()
 }
 
-pub const MIN_DOCS_FOR_MAX_DF: usize = 20;
+/// Below this many posts, document frequencies say little: the df cut-offs and
+/// pseudo-relevance feedback are applied only from here up.
+pub const MIN_DOCS_FOR_CORPUS_STATS: usize = 20;
+/// Pseudo-relevance feedback settings, chosen on the livedoor corpus
+/// (see `examples/related_eval.rs`): blending in 20 neighbours at twice their
+/// similarity, keeping 200 terms, raised precision@5 from 0.84 to 0.87.
+pub const FEEDBACK_NEIGHBOURS: usize = 20;
+pub const FEEDBACK_WEIGHT: f64 = 2.0;
+pub const FEEDBACK_MAX_TERMS: usize = 200;
+
+/// Pseudo-relevance feedback (Rocchio): each vector is blended with the vectors of
+/// its `neighbours` nearest documents, weighted by similarity, then cut back to its
+/// `max_terms` heaviest terms and re-normalised. Two posts on one topic that happen
+/// to use different words then meet through the posts between them.
+pub fn expand(
+    vectors: &Vectors,
+    ranked: &[Vec<(usize, f64)>],
+    neighbours: usize,
+    beta: f64,
+    max_terms: usize,
+) -> Vectors {
+    let docs = (0..vectors.docs.len())
+        .into_par_iter()
+        .map(|a| {
+            let mut acc: BTreeMap<u32, f64> = vectors.docs[a]
+                .iter()
+                .map(|&(t, w)| (t, w as f64))
+                .collect();
+            for &(b, s) in ranked[a].iter().take(neighbours) {
+                for &(t, w) in &vectors.docs[b] {
+                    *acc.entry(t).or_insert(0.0) += beta * s * w as f64;
+                }
+            }
+            let mut v: Vec<(u32, f64)> = acc.into_iter().collect();
+            if v.len() > max_terms {
+                v.select_nth_unstable_by(max_terms, |x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                v.truncate(max_terms);
+            }
+            let norm = v.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
+            v.sort_by_key(|(t, _)| *t);
+            v.into_iter()
+                .map(|(t, x)| (t, if norm > 0.0 { (x / norm) as f32 } else { 0.0 }))
+                .collect()
+        })
+        .collect();
+    Vectors {
+        vocab: vectors.vocab.clone(),
+        docs,
+    }
+}
 
 /// The shared terms that contribute most to the similarity of `a` and `b`.
 pub fn shared_terms(vectors: &Vectors, a: usize, b: usize, limit: usize) -> Vec<(String, f64)> {
