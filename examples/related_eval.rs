@@ -15,9 +15,10 @@ use enishi::related::json_report;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let corpus = PathBuf::from(args.first().ok_or_else(|| {
-        anyhow!("usage: related_eval CORPUS_DIR [PER_CATEGORY=100] [K=5]")
-    })?);
+    let corpus = PathBuf::from(
+        args.first()
+            .ok_or_else(|| anyhow!("usage: related_eval CORPUS_DIR [PER_CATEGORY=100] [K=5]"))?,
+    );
     let per_category: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(100);
     let k: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(5);
 
@@ -69,7 +70,9 @@ fn write_site(corpus: &Path, site: &Path, per_category: usize, k: usize) -> Resu
         site.join("site.toml"),
         format!(
             "title = \"eval\"\n[related]\ncount = {k}\nmin_score = 0.0\n{}",
-            std::env::var("EVAL_EXTRA").unwrap_or_default().replace("\\n", "\n")
+            std::env::var("EVAL_EXTRA")
+                .unwrap_or_default()
+                .replace("\\n", "\n")
         ),
     )?;
     let posts = site.join("content/posts");
@@ -87,7 +90,8 @@ fn write_site(corpus: &Path, site: &Path, per_category: usize, k: usize) -> Resu
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.extension().is_some_and(|x| x == "txt")
-                    && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&cat))
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&cat))
             })
             .collect();
         files.sort();
@@ -117,7 +121,9 @@ fn write_site(corpus: &Path, site: &Path, per_category: usize, k: usize) -> Resu
 fn normalize_offset(d: &str) -> String {
     if d.len() > 5 {
         let (head, tail) = d.split_at(d.len() - 5);
-        if (tail.starts_with('+') || tail.starts_with('-')) && tail[1..].chars().all(|c| c.is_ascii_digit()) {
+        if (tail.starts_with('+') || tail.starts_with('-'))
+            && tail[1..].chars().all(|c| c.is_ascii_digit())
+        {
             return format!("{head}{}:{}", &tail[..3], &tail[3..]);
         }
     }

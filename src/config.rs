@@ -110,11 +110,11 @@ impl Site {
                 path.display()
             )
         })?;
-        let mut config = parse_config(&text, &path)?;
+        let mut config = parse_config(&text, Path::new(CONFIG_FILE))?;
         if let Some(url) = base_url_override {
             config.base_url = url.to_string();
         }
-        Site::from_config(root, config, &path)
+        Site::from_config(root, config, Path::new(CONFIG_FILE))
     }
 
     fn from_config(root: &Path, config: SiteConfig, path: &Path) -> Result<Site> {

@@ -186,7 +186,14 @@ fn parse_yaml(split: &Split, file: &str) -> Result<serde_json::Map<String, Value
             .location()
             .map(|l| split.front_line + (l.line() as usize).saturating_sub(1))
             .unwrap_or(split.front_line);
-        let msg = first_line(&e.to_string());
+        let full = first_line(&e.to_string());
+        // The parser prefixes its own "error: line N column M: "; we give the file's line instead.
+        let msg = full.strip_prefix("error: ").unwrap_or(&full);
+        let msg = match msg.split_once(": ") {
+            Some((head, rest)) if head.starts_with("line ") => rest,
+            _ => msg,
+        }
+        .to_string();
         anyhow!("{file}:{line}: invalid YAML front matter: {msg}")
     })?;
     match value {

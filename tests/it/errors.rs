@@ -1,0 +1,174 @@
+//! Bad input: a one-line error naming the file (and line), a non-zero exit, no panic.
+
+use crate::common::*;
+
+/// Runs `enishi build` and returns its one-line error.
+fn build_error(site: &TestSite) -> String {
+    let out = site.run(&["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "build should fail; stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line: {stderr}");
+    lines[0].to_string()
+}
+
+fn site_with_one_post() -> TestSite {
+    let site = TestSite::new();
+    site.post("ok", "title: 正常\ndate: 2024-01-01", "本文");
+    site
+}
+
+#[test]
+fn invalid_yaml_names_file_and_line() {
+    let site = site_with_one_post();
+    site.write(
+        "content/posts/bad.md",
+        "---\ntitle: 壊れた\ntags: [a, b\ndate: 2024-01-01\n---\n本文\n",
+    );
+    let e = build_error(&site);
+    assert!(e.starts_with("error: content/posts/bad.md:"), "{e}");
+    assert!(e.contains("invalid YAML"), "{e}");
+    let line: usize = e.split(':').nth(2).unwrap().trim().parse().unwrap();
+    assert!((3..=5).contains(&line), "{e}");
+}
+
+#[test]
+fn invalid_toml_names_file_and_line() {
+    let site = site_with_one_post();
+    site.write(
+        "content/posts/bad.md",
+        "+++\ntitle = \"x\"\ndate = \n+++\n本文\n",
+    );
+    let e = build_error(&site);
+    assert!(e.starts_with("error: content/posts/bad.md:3:"), "{e}");
+    assert!(e.contains("invalid TOML"), "{e}");
+}
+
+#[test]
+fn invalid_date_names_file_and_line() {
+    let site = site_with_one_post();
+    site.write(
+        "content/posts/bad.md",
+        "---\ntitle: 日付\ndate: 2024-02-30\n---\n本文\n",
+    );
+    let e = build_error(&site);
+    assert!(
+        e.starts_with("error: content/posts/bad.md:3: invalid date \"2024-02-30\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_utf8_names_file_and_line() {
+    let site = site_with_one_post();
+    let mut bytes = b"---\ntitle: x\ndate: 2024-01-01\n---\n\n".to_vec();
+    bytes.extend_from_slice(&[0x82, 0xa0, b'\n']); // Shift_JIS あ
+    site.write("content/posts/sjis.md", bytes);
+    let e = build_error(&site);
+    assert_eq!(
+        e,
+        "error: content/posts/sjis.md:6: not valid UTF-8 (save the file as UTF-8)"
+    );
+}
+
+#[test]
+fn missing_title_is_an_error() {
+    let site = site_with_one_post();
+    site.write(
+        "content/posts/untitled.md",
+        "---\ndate: 2024-01-01\n---\n本文\n",
+    );
+    let e = build_error(&site);
+    assert!(
+        e.starts_with("error: content/posts/untitled.md:1: missing title"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_config_key_names_the_key() {
+    let site = site_with_one_post();
+    site.write("site.toml", "title = \"x\"\npaginte = 5\n");
+    let e = build_error(&site);
+    assert!(e.starts_with("error: ") && e.contains("site.toml:2"), "{e}");
+    assert!(e.contains("paginte"), "{e}");
+}
+
+#[test]
+fn missing_theme_is_an_error() {
+    let site = site_with_one_post();
+    site.write("site.toml", "title = \"x\"\ntheme = \"nothere\"\n");
+    let e = build_error(&site);
+    assert!(e.contains("theme \"nothere\" not found"), "{e}");
+}
+
+#[test]
+fn missing_template_names_the_template() {
+    let site = site_with_one_post();
+    site.write("site.toml", "title = \"x\"\ntheme = \"mine\"\n");
+    site.write("themes/mine/templates/index.html", "x");
+    let e = build_error(&site);
+    assert!(e.contains("not found in theme \"mine\""), "{e}");
+    assert!(e.contains(".html"), "{e}");
+}
+
+#[test]
+fn template_error_names_template_and_line() {
+    let site = site_with_one_post();
+    site.write(
+        "templates/post.html",
+        "<h1>{{ post.title }}</h1>\n<p>{{ post.titel }}</p>\n",
+    );
+    let e = build_error(&site);
+    assert!(
+        e.starts_with("error: templates/post.html:2: template error"),
+        "{e}"
+    );
+    site.write("templates/post.html", "{% if %}\n");
+    let e = build_error(&site);
+    assert!(
+        e.starts_with("error: templates/post.html:1: template error"),
+        "{e}"
+    );
+}
+
+#[test]
+fn two_sources_with_one_url_name_both_files() {
+    let site = TestSite::new();
+    site.post("a", "title: A\ndate: 2024-01-01\nslug: same", "本文");
+    site.post("b", "title: B\ndate: 2024-01-01\nslug: same", "本文");
+    let e = build_error(&site);
+    assert!(
+        e.contains("content/posts/a.md") && e.contains("content/posts/b.md"),
+        "{e}"
+    );
+    assert!(e.contains("/2024/01/01/same/"), "{e}");
+}
+
+#[test]
+fn unclosed_front_matter_and_missing_config() {
+    let site = site_with_one_post();
+    site.write("content/posts/open.md", "---\ntitle: x\n本文\n");
+    let e = build_error(&site);
+    assert!(
+        e.starts_with(
+            "error: content/posts/open.md:1: front matter opened with `---` is never closed"
+        ),
+        "{e}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .args(["build"])
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("site.toml") && stderr.contains("enishi init"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,8 @@
+//! Integration tests: real builds of real sites in temp dirs, real SQLite files.
+//! One binary (it links the 46 MB dictionary once); one module per area.
+
+mod common;
+
+mod build;
+mod errors;
+mod related;
