@@ -1,0 +1,203 @@
+//! Benchmarks on generated Japanese sites (no test asserts timings; figures go in notes).
+//!
+//!     cargo run --release --example bench_build -- build 1000
+//!         cold build (tokenizing everything), then a warm build (all from the cache):
+//!         wall time and peak memory of each
+//!     cargo run --release --example bench_build -- related 10000
+//!         related top-5 from ready term counts (what a warm `enishi related` does)
+//!     cargo run --release --example bench_build -- tokenize 2000
+//!         tokenizer throughput in MB/s on one core
+//!
+//! Run one mode per process: peak memory is the process's high-water mark.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Result;
+use enishi::pipeline::{BuildOptions, build};
+use enishi::related::tfidf::{self, DocFeatures, Weights};
+use enishi::related::tokenize::Tokenizer;
+
+const TOPICS: &[&[&str]] = &[
+    &["所有権", "借用", "コンパイラ", "型推論", "トレイト", "ライフタイム", "クレート", "並列処理", "非同期", "マクロ"],
+    &["出汁", "昆布", "かつお節", "味噌汁", "豆腐", "大根", "煮物", "醤油", "土鍋", "炊き込みご飯"],
+    &["鈍行列車", "車窓", "乗り換え", "駅弁", "温泉", "宿", "路線図", "時刻表", "寺", "城下町"],
+    &["サーバーレス", "コンテナ", "デプロイ", "監視", "障害", "負荷分散", "データベース", "バックアップ", "権限", "ログ"],
+    &["形態素解析", "辞書", "品詞", "検索", "全文検索", "索引", "類似度", "分類", "要約", "コーパス"],
+    &["カメラ", "レンズ", "露出", "構図", "夜景", "三脚", "現像", "望遠", "画質", "撮影"],
+    &["野球", "投手", "打者", "本塁打", "監督", "試合", "優勝", "球場", "守備", "練習"],
+    &["映画", "監督", "脚本", "主演", "公開", "興行", "字幕", "予告編", "劇場", "续編"],
+];
+const COMMON: &[&str] = &["今回", "方法", "結果", "問題", "時間", "説明", "理由", "経験", "準備", "確認"];
+const FRAMES: &[&str] = &[
+    "{a}と{b}について考えてみました。",
+    "まず{a}を確認し、次に{b}を試します。",
+    "{a}の{b}は思ったより{c}に左右されます。",
+    "{c}を使えば{a}がずっと楽になります。",
+    "先週は{a}と{b}、それに{c}の話をしました。",
+];
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+}
+
+fn post_text(rng: &mut Rng, sentences: usize) -> (String, String) {
+    let topic = TOPICS[(rng.next() % TOPICS.len() as u64) as usize];
+    let title = format!("{}と{}の話", rng.pick(topic), rng.pick(topic));
+    let mut body = String::new();
+    for i in 0..sentences {
+        let word = |rng: &mut Rng| {
+            if rng.next() % 4 == 0 { rng.pick(COMMON) } else { rng.pick(topic) }
+        };
+        let s = rng
+            .pick(FRAMES)
+            .replace("{a}", word(rng))
+            .replace("{b}", word(rng))
+            .replace("{c}", word(rng));
+        body.push_str(&s);
+        if i % 4 == 3 {
+            body.push_str("\n\n");
+        }
+    }
+    (title, body)
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map(String::as_str).unwrap_or("build");
+    let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(1000);
+    match mode {
+        "build" => bench_build(n),
+        "related" => bench_related(n),
+        "tokenize" => bench_tokenize(n),
+        other => anyhow::bail!("unknown mode {other} (build, related, tokenize)"),
+    }
+}
+
+fn bench_build(n: usize) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("site.toml"), "title = \"bench\"\nbase_url = \"https://bench.example/\"\n")?;
+    let posts = dir.path().join("content/posts");
+    std::fs::create_dir_all(&posts)?;
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    let mut bytes = 0;
+    for i in 0..n {
+        let (title, body) = post_text(&mut rng, 40);
+        let text = format!(
+            "---\ntitle: {title}\ndate: {}\ntags: [タグ{}]\n---\n\n## はじめに\n\n{body}\n",
+            chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(i as u64 % 3650),
+            i % 50
+        );
+        bytes += text.len();
+        std::fs::write(posts.join(format!("p{i:06}.md")), text)?;
+    }
+    let opts = BuildOptions { source: dir.path().to_path_buf(), ..Default::default() };
+    let t = Instant::now();
+    let cold = build(&opts)?;
+    let cold_time = t.elapsed();
+    let t = Instant::now();
+    let warm = build(&opts)?;
+    let warm_time = t.elapsed();
+    println!(
+        "build {n} posts ({:.1} MB of Markdown): cold {:.2} s ({} pages, tokenized {}), warm {:.2} s (tokenized {}), peak RSS {:.0} MB",
+        bytes as f64 / 1e6,
+        cold_time.as_secs_f64(),
+        cold.pages,
+        cold.tokenized,
+        warm_time.as_secs_f64(),
+        warm.tokenized,
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+/// Term counts shaped like real posts: a topic vocabulary, Zipf-like word choice.
+fn synthetic_features(n: usize) -> Vec<DocFeatures> {
+    let mut rng = Rng(0xD1B54A32D192ED03);
+    let topics = 200;
+    let per_topic = 300;
+    (0..n)
+        .map(|_| {
+            let topic = rng.next() % topics;
+            let mut body = BTreeMap::new();
+            for _ in 0..150 {
+                // Zipf-like: small ranks far more often.
+                let r = (rng.next() % 1000) as f64 / 1000.0;
+                let rank = ((per_topic as f64).powf(r) as u64).min(per_topic - 1);
+                let word = if rng.next() % 3 == 0 {
+                    format!("共通{}", rank * 7 % 2000)
+                } else {
+                    format!("語{topic}_{rank}")
+                };
+                *body.entry(word).or_insert(0) += 1;
+            }
+            let title = [(format!("語{topic}_0"), 1)].into_iter().collect();
+            DocFeatures { title, body, tags: vec![format!("t{}", topic % 40)] }
+        })
+        .collect()
+}
+
+fn bench_related(n: usize) -> Result<()> {
+    let features = synthetic_features(n);
+    let t = Instant::now();
+    let w = Weights { title: 3.0, tag: 2.0 };
+    let vectors = tfidf::vectorize(&features, w);
+    let vec_time = t.elapsed();
+    let t = Instant::now();
+    let first = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
+    let expanded = tfidf::expand(&vectors, &first, tfidf::FEEDBACK_NEIGHBOURS, tfidf::FEEDBACK_WEIGHT, tfidf::FEEDBACK_MAX_TERMS);
+    let ranked = tfidf::top_k(&expanded, 5, 0.05);
+    let rank_time = t.elapsed();
+    let filled = ranked.iter().filter(|r| r.len() == 5).count();
+    println!(
+        "related top-5 for {n} posts: vectorize {:.2} s, rank (with feedback) {:.2} s, total {:.2} s; {filled} posts with 5 related; peak RSS {:.0} MB",
+        vec_time.as_secs_f64(),
+        rank_time.as_secs_f64(),
+        (vec_time + rank_time).as_secs_f64(),
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+fn bench_tokenize(n: usize) -> Result<()> {
+    let tokenizer = Tokenizer::new(None)?;
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    let texts: Vec<String> = (0..n).map(|_| post_text(&mut rng, 40).1).collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let t = Instant::now();
+    let mut terms = 0;
+    for text in &texts {
+        let mut counts = BTreeMap::new();
+        tokenizer.count_terms(text, &mut counts)?;
+        terms += counts.len();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "tokenize {:.1} MB on one core: {:.2} s, {:.1} MB/s ({terms} distinct terms per post summed)",
+        bytes as f64 / 1e6,
+        secs,
+        bytes as f64 / 1e6 / secs
+    );
+    Ok(())
+}
