@@ -19,16 +19,106 @@ use enishi::related::tfidf::{self, DocFeatures, Weights};
 use enishi::related::tokenize::Tokenizer;
 
 const TOPICS: &[&[&str]] = &[
-    &["所有権", "借用", "コンパイラ", "型推論", "トレイト", "ライフタイム", "クレート", "並列処理", "非同期", "マクロ"],
-    &["出汁", "昆布", "かつお節", "味噌汁", "豆腐", "大根", "煮物", "醤油", "土鍋", "炊き込みご飯"],
-    &["鈍行列車", "車窓", "乗り換え", "駅弁", "温泉", "宿", "路線図", "時刻表", "寺", "城下町"],
-    &["サーバーレス", "コンテナ", "デプロイ", "監視", "障害", "負荷分散", "データベース", "バックアップ", "権限", "ログ"],
-    &["形態素解析", "辞書", "品詞", "検索", "全文検索", "索引", "類似度", "分類", "要約", "コーパス"],
-    &["カメラ", "レンズ", "露出", "構図", "夜景", "三脚", "現像", "望遠", "画質", "撮影"],
-    &["野球", "投手", "打者", "本塁打", "監督", "試合", "優勝", "球場", "守備", "練習"],
-    &["映画", "監督", "脚本", "主演", "公開", "興行", "字幕", "予告編", "劇場", "续編"],
+    &[
+        "所有権",
+        "借用",
+        "コンパイラ",
+        "型推論",
+        "トレイト",
+        "ライフタイム",
+        "クレート",
+        "並列処理",
+        "非同期",
+        "マクロ",
+    ],
+    &[
+        "出汁",
+        "昆布",
+        "かつお節",
+        "味噌汁",
+        "豆腐",
+        "大根",
+        "煮物",
+        "醤油",
+        "土鍋",
+        "炊き込みご飯",
+    ],
+    &[
+        "鈍行列車",
+        "車窓",
+        "乗り換え",
+        "駅弁",
+        "温泉",
+        "宿",
+        "路線図",
+        "時刻表",
+        "寺",
+        "城下町",
+    ],
+    &[
+        "サーバーレス",
+        "コンテナ",
+        "デプロイ",
+        "監視",
+        "障害",
+        "負荷分散",
+        "データベース",
+        "バックアップ",
+        "権限",
+        "ログ",
+    ],
+    &[
+        "形態素解析",
+        "辞書",
+        "品詞",
+        "検索",
+        "全文検索",
+        "索引",
+        "類似度",
+        "分類",
+        "要約",
+        "コーパス",
+    ],
+    &[
+        "カメラ",
+        "レンズ",
+        "露出",
+        "構図",
+        "夜景",
+        "三脚",
+        "現像",
+        "望遠",
+        "画質",
+        "撮影",
+    ],
+    &[
+        "野球",
+        "投手",
+        "打者",
+        "本塁打",
+        "監督",
+        "試合",
+        "優勝",
+        "球場",
+        "守備",
+        "練習",
+    ],
+    &[
+        "映画",
+        "監督",
+        "脚本",
+        "主演",
+        "公開",
+        "興行",
+        "字幕",
+        "予告編",
+        "劇場",
+        "续編",
+    ],
 ];
-const COMMON: &[&str] = &["今回", "方法", "結果", "問題", "時間", "説明", "理由", "経験", "準備", "確認"];
+const COMMON: &[&str] = &[
+    "今回", "方法", "結果", "問題", "時間", "説明", "理由", "経験", "準備", "確認",
+];
 const FRAMES: &[&str] = &[
     "{a}と{b}について考えてみました。",
     "まず{a}を確認し、次に{b}を試します。",
@@ -56,7 +146,11 @@ fn post_text(rng: &mut Rng, sentences: usize) -> (String, String) {
     let mut body = String::new();
     for i in 0..sentences {
         let word = |rng: &mut Rng| {
-            if rng.next() % 4 == 0 { rng.pick(COMMON) } else { rng.pick(topic) }
+            if rng.next() % 4 == 0 {
+                rng.pick(COMMON)
+            } else {
+                rng.pick(topic)
+            }
         };
         let s = rng
             .pick(FRAMES)
@@ -75,9 +169,11 @@ fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
@@ -97,7 +193,10 @@ fn main() -> Result<()> {
 
 fn bench_build(n: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("site.toml"), "title = \"bench\"\nbase_url = \"https://bench.example/\"\n")?;
+    std::fs::write(
+        dir.path().join("site.toml"),
+        "title = \"bench\"\nbase_url = \"https://bench.example/\"\n",
+    )?;
     let posts = dir.path().join("content/posts");
     std::fs::create_dir_all(&posts)?;
     let mut rng = Rng(0x9E3779B97F4A7C15);
@@ -106,13 +205,17 @@ fn bench_build(n: usize) -> Result<()> {
         let (title, body) = post_text(&mut rng, 40);
         let text = format!(
             "---\ntitle: {title}\ndate: {}\ntags: [タグ{}]\n---\n\n## はじめに\n\n{body}\n",
-            chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(i as u64 % 3650),
+            chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap()
+                + chrono::Days::new(i as u64 % 3650),
             i % 50
         );
         bytes += text.len();
         std::fs::write(posts.join(format!("p{i:06}.md")), text)?;
     }
-    let opts = BuildOptions { source: dir.path().to_path_buf(), ..Default::default() };
+    let opts = BuildOptions {
+        source: dir.path().to_path_buf(),
+        ..Default::default()
+    };
     let t = Instant::now();
     let cold = build(&opts)?;
     let cold_time = t.elapsed();
@@ -153,7 +256,11 @@ fn synthetic_features(n: usize) -> Vec<DocFeatures> {
                 *body.entry(word).or_insert(0) += 1;
             }
             let title = [(format!("語{topic}_0"), 1)].into_iter().collect();
-            DocFeatures { title, body, tags: vec![format!("t{}", topic % 40)] }
+            DocFeatures {
+                title,
+                body,
+                tags: vec![format!("t{}", topic % 40)],
+            }
         })
         .collect()
 }
@@ -161,12 +268,21 @@ fn synthetic_features(n: usize) -> Vec<DocFeatures> {
 fn bench_related(n: usize) -> Result<()> {
     let features = synthetic_features(n);
     let t = Instant::now();
-    let w = Weights { title: 3.0, tag: 2.0 };
+    let w = Weights {
+        title: 3.0,
+        tag: 2.0,
+    };
     let vectors = tfidf::vectorize(&features, w);
     let vec_time = t.elapsed();
     let t = Instant::now();
     let first = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
-    let expanded = tfidf::expand(&vectors, &first, tfidf::FEEDBACK_NEIGHBOURS, tfidf::FEEDBACK_WEIGHT, tfidf::FEEDBACK_MAX_TERMS);
+    let expanded = tfidf::expand(
+        &vectors,
+        &first,
+        tfidf::FEEDBACK_NEIGHBOURS,
+        tfidf::FEEDBACK_WEIGHT,
+        tfidf::FEEDBACK_MAX_TERMS,
+    );
     let ranked = tfidf::top_k(&expanded, 5, 0.05);
     let rank_time = t.elapsed();
     let filled = ranked.iter().filter(|r| r.len() == 5).count();

@@ -337,7 +337,7 @@ impl<'a> Renderer<'a> {
             .summary
             .clone()
             .or_else(|| doc.body.summary_text.clone())
-            .unwrap_or_else(|| summarize(&doc.body.prose, SUMMARY_CHARS));
+            .unwrap_or_else(|| auto_summary(&doc.body));
         let image = doc
             .front
             .images
@@ -532,7 +532,7 @@ impl<'a> Renderer<'a> {
                 .description
                 .clone()
                 .or_else(|| doc.front.summary.clone())
-                .unwrap_or_else(|| summarize(&doc.body.prose, SUMMARY_CHARS));
+                .unwrap_or_else(|| auto_summary(&doc.body));
             let image = doc
                 .front
                 .images
@@ -758,6 +758,16 @@ fn normalize_alias(alias: &str) -> Option<String> {
         p.push('/');
     }
     Some(p)
+}
+
+/// About 120 characters from the first paragraphs; from all text when there are none
+/// (a post that is only a list or a table).
+fn auto_summary(body: &crate::content::Rendered) -> String {
+    if body.prose.trim().is_empty() {
+        summarize(&body.text, SUMMARY_CHARS)
+    } else {
+        summarize(&body.prose, SUMMARY_CHARS)
+    }
 }
 
 /// `2018年5月26日`.
