@@ -1,7 +1,7 @@
 //! `enishi build`: load → parse → analyze → render → write, one stage after another.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
@@ -151,8 +151,4 @@ fn bundle_files(model: &SiteModel) -> Result<BTreeMap<String, StaticSource>> {
         }
     }
     Ok(out)
-}
-
-pub fn default_output(source: &Path) -> PathBuf {
-    source.join("public")
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use crate::related::tfidf::DocFeatures;
 
@@ -183,25 +183,6 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
-    }
-
-    /// The stored related list of one post (JSON), if computed under `settings`.
-    pub fn related_of(&self, path: &str, settings: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT links FROM related WHERE path = ?1 AND settings = ?2",
-                params![path, settings],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    pub fn analysis_count(&self) -> Result<usize> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM analysis", [], |r| r.get(0))?;
-        Ok(n as usize)
     }
 }
 
