@@ -94,7 +94,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     for p in &pages {
         origins.insert(&p.path, "a generated page".into());
     }
-    for (rel, _) in assets.iter().chain(bundles.iter().map(|(r, p)| (r, p))) {
+    for rel in assets.keys().chain(bundles.keys()) {
         if origins.contains_key(rel.as_str()) {
             return Err(anyhow!(
                 "static file {rel} would overwrite a generated page of the same path (rename or remove it)"

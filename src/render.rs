@@ -329,6 +329,16 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// og:image of a post or page: the first front-matter image, else the first in the body.
+    fn entry_image(&self, entry: &Entry) -> Option<String> {
+        let doc = &entry.doc;
+        doc.front
+            .images
+            .first()
+            .or(doc.body.first_image.as_ref())
+            .and_then(|src| self.image_url(entry, src))
+    }
+
     fn summary_of(&self, entry: &Entry, model: &SiteModel) -> PostSummary {
         let doc = &entry.doc;
         let local = entry.date.map(|d| d.with_timezone(&self.site.tz));
@@ -338,12 +348,7 @@ impl<'a> Renderer<'a> {
             .clone()
             .or_else(|| doc.body.summary_text.clone())
             .unwrap_or_else(|| auto_summary(&doc.body));
-        let image = doc
-            .front
-            .images
-            .first()
-            .or(doc.body.first_image.as_ref())
-            .and_then(|src| self.image_url(entry, src));
+        let image = self.entry_image(entry);
         PostSummary {
             title: doc.front.title.clone(),
             url: self.href(&entry.path),
@@ -533,12 +538,7 @@ impl<'a> Renderer<'a> {
                 .clone()
                 .or_else(|| doc.front.summary.clone())
                 .unwrap_or_else(|| auto_summary(&doc.body));
-            let image = doc
-                .front
-                .images
-                .first()
-                .or(doc.body.first_image.as_ref())
-                .and_then(|src| self.image_url(entry, src));
+            let image = self.entry_image(entry);
             let meta = Meta {
                 title: format!("{} | {}", doc.front.title, site_title),
                 description: description.clone(),

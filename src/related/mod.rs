@@ -5,9 +5,7 @@
 pub mod tfidf;
 pub mod tokenize;
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -28,8 +26,6 @@ pub struct Outcome {
     pub tokenized: usize,
     pub vectors: Vectors,
     pub warnings: Vec<String>,
-    pub tokenize_time: Duration,
-    pub rank_time: Duration,
 }
 
 /// The site's tokenizer: built-in dictionaries plus `[related] user_dictionary`.
@@ -77,9 +73,8 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
     let cache_path = site.cache_path();
     let shown = crate::util::display_rel(&site.root, &cache_path);
     let (mut store, warning) = Store::open(&cache_path, &shown)?;
-    let mut warnings: Vec<String> = warning.into_iter().collect();
+    let warnings: Vec<String> = warning.into_iter().collect();
 
-    let started = Instant::now();
     let mut cached = store.load_analysis(&fingerprint)?;
     let docs: Vec<&Document> = model.posts.iter().map(|e| &e.doc).collect();
     let mut features: Vec<Option<DocFeatures>> = docs
@@ -107,26 +102,25 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    for (i, f) in &fresh {
-        features[*i] = Some(f.clone());
+    let tokenized = fresh.len();
+    for (i, f) in fresh {
+        features[i] = Some(f);
     }
     let features: Vec<DocFeatures> = features
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
-    let tokenize_time = started.elapsed();
 
-    let started = Instant::now();
     let weights = Weights {
         title: cfg.title_weight,
         tag: cfg.tag_weight,
     };
     let vectors = tfidf::vectorize(&features, weights);
-    let ranked_first = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
     let (vectors, ranked) = if vectors.docs.len() >= tfidf::MIN_DOCS_FOR_CORPUS_STATS {
+        let nearest = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
         let expanded = tfidf::expand(
             &vectors,
-            &ranked_first,
+            &nearest,
             tfidf::FEEDBACK_NEIGHBOURS,
             tfidf::FEEDBACK_WEIGHT,
             tfidf::FEEDBACK_MAX_TERMS,
@@ -145,14 +139,13 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
                 .collect()
         })
         .collect();
-    let rank_time = started.elapsed();
 
-    let rows: Vec<AnalysisRow> = fresh
+    let rows: Vec<AnalysisRow> = todo
         .iter()
-        .map(|(i, f)| AnalysisRow {
-            path: &docs[*i].source,
-            content_hash: &docs[*i].content_hash,
-            features: f,
+        .map(|&i| AnalysisRow {
+            path: &docs[i].source,
+            content_hash: &docs[i].content_hash,
+            features: &features[i],
         })
         .collect();
     let stored: Vec<(String, String)> = links
@@ -179,11 +172,9 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
 
     Ok(Outcome {
         links,
-        tokenized: fresh.len(),
+        tokenized,
         vectors,
-        warnings: std::mem::take(&mut warnings),
-        tokenize_time,
-        rank_time,
+        warnings,
     })
 }
 
@@ -263,16 +254,11 @@ pub fn explain(model: &SiteModel, outcome: &Outcome, index: usize) -> Vec<String
             other.doc.source,
             other.doc.front.title
         ));
-        let terms: BTreeMap<usize, String> =
-            tfidf::shared_terms(&outcome.vectors, index, r.post, 8)
-                .into_iter()
-                .enumerate()
-                .map(|(k, (t, w))| (k, format!("{t} ({w:.4})")))
-                .collect();
-        lines.push(format!(
-            "      {}",
-            terms.into_values().collect::<Vec<_>>().join(", ")
-        ));
+        let terms: Vec<String> = tfidf::shared_terms(&outcome.vectors, index, r.post, 8)
+            .into_iter()
+            .map(|(t, w)| format!("{t} ({w:.4})"))
+            .collect();
+        lines.push(format!("      {}", terms.join(", ")));
     }
     lines
 }
