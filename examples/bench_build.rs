@@ -7,6 +7,9 @@
 //!         related top-5 from ready term counts (what a warm `enishi related` does)
 //!     cargo run --release --example bench_build -- tokenize 2000
 //!         tokenizer throughput in MB/s on one core
+//!     cargo run --release --example bench_build -- cards 500 [PER_HOST]
+//!         link cards for 500 distinct URLs from a local server answering each request
+//!         after 50 ms: first build (wall time, requests) and second build (requests)
 //!
 //! Run one mode per process: peak memory is the process's high-water mark.
 
@@ -14,6 +17,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Result;
+
+#[path = "../tests/it/http.rs"]
+mod http;
 use enishi::pipeline::{BuildOptions, build};
 use enishi::related::tfidf::{self, DocFeatures, Weights};
 use enishi::related::tokenize::Tokenizer;
@@ -146,7 +152,7 @@ fn post_text(rng: &mut Rng, sentences: usize) -> (String, String) {
     let mut body = String::new();
     for i in 0..sentences {
         let word = |rng: &mut Rng| {
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 rng.pick(COMMON)
             } else {
                 rng.pick(topic)
@@ -187,7 +193,8 @@ fn main() -> Result<()> {
         "build" => bench_build(n),
         "related" => bench_related(n),
         "tokenize" => bench_tokenize(n),
-        other => anyhow::bail!("unknown mode {other} (build, related, tokenize)"),
+        "cards" => bench_cards(n, args.get(2).map(|s| s.parse()).transpose()?),
+        other => anyhow::bail!("unknown mode {other} (build, related, tokenize, cards)"),
     }
 }
 
@@ -248,7 +255,7 @@ fn synthetic_features(n: usize) -> Vec<DocFeatures> {
                 // Zipf-like: small ranks far more often.
                 let r = (rng.next() % 1000) as f64 / 1000.0;
                 let rank = ((per_topic as f64).powf(r) as u64).min(per_topic - 1);
-                let word = if rng.next() % 3 == 0 {
+                let word = if rng.next().is_multiple_of(3) {
                     format!("共通{}", rank * 7 % 2000)
                 } else {
                     format!("語{topic}_{rank}")
@@ -315,5 +322,60 @@ fn bench_tokenize(n: usize) -> Result<()> {
         secs,
         bytes as f64 / 1e6 / secs
     );
+    Ok(())
+}
+
+fn bench_cards(n: usize, per_host: Option<usize>) -> Result<()> {
+    let server = http::TestServer::start();
+    server.set_latency(std::time::Duration::from_millis(50));
+    let dir = tempfile::tempdir()?;
+    let per_host_line = per_host
+        .map(|p| format!("per_host = {p}\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        dir.path().join("site.toml"),
+        format!(
+            "title = \"bench\"\nbase_url = \"https://bench.example/\"\n[links]\nallow_private_hosts = true\n{per_host_line}"
+        ),
+    )?;
+    let posts = dir.path().join("content/posts");
+    std::fs::create_dir_all(&posts)?;
+    let per_post = 10;
+    for p in 0..n.div_ceil(per_post) {
+        let mut body = String::from("リンク集です。\n\n");
+        for i in p * per_post..((p + 1) * per_post).min(n) {
+            let url = server.html(
+                &format!("/pages/{i}"),
+                &format!(
+                    "<html><head><meta charset=utf-8><title>ページ{i}</title>\
+                     <meta property=og:title content=\"記事その{i}\">\
+                     <meta property=og:description content=\"{i}番目のページの説明です。\">\
+                     <meta property=og:image content=\"/img/{i}.jpg\"></head><body>{}</body></html>",
+                    "本文".repeat(500)
+                ),
+            );
+            body.push_str(&format!("{url}\n\n"));
+        }
+        std::fs::write(
+            posts.join(format!("post-{p:05}.md")),
+            format!("---\ntitle: リンク集{p}\ndate: 2024-01-01\n---\n\n{body}"),
+        )?;
+    }
+    let opts = BuildOptions {
+        source: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    for label in ["first", "second"] {
+        let started = Instant::now();
+        let report = build(&opts)?;
+        println!(
+            "{label} build: {:.2} s, {} link-card requests, {} warnings, peak RSS {:.0} MB",
+            started.elapsed().as_secs_f64(),
+            report.link_requests,
+            report.warnings.len(),
+            peak_rss_mb()
+        );
+    }
+    println!("server saw {} requests in all", server.total_hits());
     Ok(())
 }

@@ -34,6 +34,8 @@ pub struct SiteConfig {
     pub related: RelatedConfig,
     #[serde(default)]
     pub cache: CacheConfig,
+    #[serde(default)]
+    pub links: LinksConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +61,46 @@ impl Default for RelatedConfig {
             title_weight: 3.0,
             tag_weight: 2.0,
             user_dictionary: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinksConfig {
+    /// Turn URLs alone on a line into cards (false: they stay plain links, no requests).
+    pub enabled: bool,
+    /// Let cards fetch from loopback, private and link-local addresses. Off by
+    /// default so a post cannot make a CI machine fetch its cloud metadata.
+    pub allow_private_hosts: bool,
+    /// Seconds for the whole request, body included.
+    pub timeout: f64,
+    /// Seconds to establish a connection.
+    pub connect_timeout: f64,
+    /// Bytes of HTML read at most (reading also stops at `</head>`).
+    pub max_bytes: usize,
+    /// Requests in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Requests in flight at once to one host.
+    pub per_host: usize,
+    /// How long a fetched card is used before it is revalidated.
+    pub success_ttl_days: f64,
+    /// How long a failure is remembered before the URL is tried again.
+    pub failure_ttl_hours: f64,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            enabled: true,
+            allow_private_hosts: false,
+            timeout: 10.0,
+            connect_timeout: 5.0,
+            max_bytes: 1024 * 1024,
+            concurrency: 16,
+            per_host: 4,
+            success_ttl_days: 30.0,
+            failure_ttl_hours: 24.0,
         }
     }
 }
@@ -117,6 +159,14 @@ impl Site {
         Site::from_config(root, config, Path::new(CONFIG_FILE))
     }
 
+    /// A site with every default, for commands that can run outside a site.
+    pub fn with_defaults(root: &Path) -> Site {
+        let config = parse_config("title = \"\"", Path::new(CONFIG_FILE))
+            .expect("the default config parses");
+        Site::from_config(root, config, Path::new(CONFIG_FILE))
+            .expect("the default config is valid")
+    }
+
     fn from_config(root: &Path, config: SiteConfig, path: &Path) -> Result<Site> {
         let tz: Tz = config.timezone.parse().map_err(|_| {
             anyhow!(
@@ -132,6 +182,20 @@ impl Site {
                 config.base_url
             )
         })?;
+        let links = &config.links;
+        let positive = |s: f64| s > 0.0 && s.is_finite();
+        if !positive(links.timeout) || !positive(links.connect_timeout) {
+            return Err(anyhow!(
+                "{}: [links] timeout and connect_timeout must be positive numbers of seconds",
+                path.display()
+            ));
+        }
+        if links.success_ttl_days < 0.0 || links.failure_ttl_hours < 0.0 {
+            return Err(anyhow!(
+                "{}: [links] success_ttl_days and failure_ttl_hours cannot be negative",
+                path.display()
+            ));
+        }
         if config.paginate == 0 {
             return Err(anyhow!("{}: paginate must be at least 1", path.display()));
         }

@@ -1,12 +1,14 @@
 //! Enishi (縁): a static-site generator for Japanese blogs.
 //!
 //! The pipeline, one module per stage, data flowing one way:
-//! [`content`] (load + parse) → [`model`] (organise) → [`related`] (analyze) →
+//! [`content`] (load + parse) → [`model`] (organise) → [`enrich`] (link cards) →
+//! [`related`] (analyze) →
 //! [`render`] → [`output`] (write). [`pipeline`] runs them in order;
-//! [`store`] is the SQLite cache behind the analysis.
+//! [`store`] is the SQLite cache behind the analysis and the fetched cards.
 
 pub mod config;
 pub mod content;
+pub mod enrich;
 pub mod model;
 pub mod output;
 pub mod pipeline;

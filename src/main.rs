@@ -8,7 +8,9 @@ use anyhow::{Result, anyhow};
 use clap::{Parser, Subcommand};
 
 use enishi::config::Site;
+use enishi::enrich::cards;
 use enishi::pipeline::{self, BuildOptions};
+use enishi::store::Store;
 use enishi::{related, scaffold};
 
 #[derive(Parser)]
@@ -38,6 +40,24 @@ enum Command {
         /// Include drafts and posts dated in the future.
         #[arg(long)]
         drafts: bool,
+        #[command(flatten)]
+        links: LinkFlags,
+        /// Treat warnings (failed link cards, a replaced cache…) as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Preview the link card of one URL (uses the site's cache and [links] settings).
+    Card {
+        /// The page to make a card of.
+        url: String,
+        /// The site folder, holding site.toml (without one, defaults and no cache).
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+        /// Print the card as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        links: LinkFlags,
     },
     /// Create a new site skeleton in DIR.
     Init {
@@ -68,6 +88,28 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct LinkFlags {
+    /// Use cached link cards only (stale ones too) and make no requests.
+    #[arg(long, conflicts_with = "refresh_links")]
+    offline: bool,
+    /// Fetch every link card again, ignoring the cache.
+    #[arg(long)]
+    refresh_links: bool,
+}
+
+impl LinkFlags {
+    fn mode(&self) -> cards::Mode {
+        if self.offline {
+            cards::Mode::Offline
+        } else if self.refresh_links {
+            cards::Mode::Refresh
+        } else {
+            cards::Mode::Online
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum NewCommand {
     /// Create content/posts/<date>-<slug>.md as a draft.
@@ -91,6 +133,8 @@ fn main() -> ExitCode {
             output,
             base_url,
             drafts,
+            links,
+            strict,
         } => build(BuildOptions {
             source,
             output,
@@ -98,7 +142,15 @@ fn main() -> ExitCode {
             drafts,
             now: None,
             progress: true,
+            links: links.mode(),
+            strict,
         }),
+        Command::Card {
+            url,
+            source,
+            json,
+            links,
+        } => card(source, &url, json, links.mode()),
         Command::Init { dir } => init(dir),
         Command::New {
             what:
@@ -143,17 +195,63 @@ fn build(opts: BuildOptions) -> Result<()> {
         eprintln!("warning: {w}");
     }
     println!(
-        "built {} pages ({} files, {} posts, {} left out as drafts or future; tokenized {}) into {} in {} ms, {} warnings",
+        "built {} pages ({} files, {} posts, {} left out as drafts or future; tokenized {}, {} link-card requests) into {} in {} ms, {} warnings",
         report.pages,
         report.files,
         report.posts,
         report.skipped,
         report.tokenized,
+        report.link_requests,
         report.output.display(),
         report.elapsed.as_millis(),
         report.warnings.len()
     );
     Ok(())
+}
+
+fn card(source: PathBuf, url: &str, json: bool, mode: cards::Mode) -> Result<()> {
+    let site = if source.join(enishi::config::CONFIG_FILE).exists() {
+        Site::load(&source, None)?
+    } else {
+        eprintln!(
+            "note: no {} in {}; using default [links] settings and no cache",
+            enishi::config::CONFIG_FILE,
+            source.display()
+        );
+        Site::with_defaults(&source)
+    };
+    let mut store = if site.root.join(enishi::config::CONFIG_FILE).exists() {
+        let path = site.cache_path();
+        let (store, warning) = Store::open(&path, &enishi::util::display_rel(&site.root, &path))?;
+        if let Some(w) = warning {
+            eprintln!("warning: {w}");
+        }
+        Some(store)
+    } else {
+        None
+    };
+    let fetcher = cards::CardFetcher::new(&site)?;
+    let result = fetcher.resolve_one(store.as_mut(), url, mode)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &cards::CardJson::new(url, &result))?;
+        writeln!(out)?;
+    } else if let Ok(card) = &result {
+        let m = &card.meta;
+        let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        writeln!(out, "url          {}", card.url)?;
+        writeln!(out, "final url    {}", card.final_url)?;
+        writeln!(out, "title        {}", or_none(&m.title))?;
+        writeln!(out, "description  {}", or_none(&m.description))?;
+        writeln!(out, "image        {}", or_none(&m.image))?;
+        writeln!(out, "site name    {}", m.site_name)?;
+        writeln!(out, "icon         {}", m.icon)?;
+        writeln!(out, "published    {}", or_none(&m.published))?;
+    }
+    match result {
+        Ok(_) => Ok(()),
+        Err(reason) => Err(anyhow!("{url}: no card: {reason}")),
+    }
 }
 
 fn init(dir: PathBuf) -> Result<()> {

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rayon::prelude::*;
 
 use crate::config::Site;
+use crate::enrich::cards;
 use crate::model::{self, ModelOptions, SiteModel};
 use crate::output::Staging;
 use crate::related;
@@ -28,6 +29,10 @@ pub struct BuildOptions {
     pub now: Option<DateTime<FixedOffset>>,
     /// Show a progress bar while analysing (only on a terminal).
     pub progress: bool,
+    /// How link cards may use the network.
+    pub links: cards::Mode,
+    /// Fail the build (leaving the old output in place) when there are warnings.
+    pub strict: bool,
 }
 
 #[derive(Debug)]
@@ -38,6 +43,8 @@ pub struct BuildReport {
     pub posts: usize,
     pub skipped: usize,
     pub tokenized: usize,
+    /// HTTP requests made for link cards.
+    pub link_requests: usize,
     pub warnings: Vec<String>,
     pub elapsed: Duration,
 }
@@ -79,8 +86,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     } = analyzed;
     let theme = Theme::resolve(&site)?;
     let renderer = Renderer::new(&site, theme.clone());
-    let cards = BTreeMap::new();
-    let pages = renderer.render_site(&model, &related.links, &cards)?;
+    let cards = cards::resolve(&site, &model, opts.links, opts.progress)?;
+    let mut warnings = related.warnings;
+    warnings.extend(cards.warnings);
+    let pages = renderer.render_site(&model, &related.links, &cards.cards)?;
 
     let output = opts
         .output
@@ -117,6 +126,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             StaticSource::Builtin(bytes) => staging.write(rel, bytes),
         })
         .collect::<Result<()>>()?;
+    if opts.strict && !warnings.is_empty() {
+        // The staging folder is dropped (and removed); public/ stays as it was.
+        return Err(anyhow!(
+            "--strict: {} warning(s), so the build stopped and the output was left as it was: {}",
+            warnings.len(),
+            warnings.join(" | ")
+        ));
+    }
     staging.commit()?;
 
     Ok(BuildReport {
@@ -126,7 +143,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         posts: model.posts.len(),
         skipped: model.skipped.len(),
         tokenized: related.tokenized,
-        warnings: related.warnings,
+        link_requests: cards.requests,
+        warnings,
         elapsed: started.elapsed(),
     })
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::config::Site;
 use crate::content::markdown::{link_paragraph, summarize};
 use crate::content::{Heading, Segment};
+use crate::enrich::cards::{self, Card};
 use crate::model::{Entry, SiteModel, Term};
 use crate::theme::Theme;
 use crate::util::{encode_path, escape_html};
@@ -29,6 +30,50 @@ pub struct RelatedLink {
     /// Index into `SiteModel::posts`.
     pub post: usize,
     pub score: f64,
+}
+
+const CARD_TEMPLATE: &str = "partials/link_card.html";
+
+/// What `partials/link_card.html` receives as `card`.
+#[derive(Serialize, Clone)]
+struct CardView {
+    url: String,
+    title: String,
+    description: String,
+    image: Option<String>,
+    site_name: String,
+    icon: Option<String>,
+    host: String,
+    published: Option<String>,
+    /// A card of this site's own post.
+    local: bool,
+}
+
+impl CardView {
+    fn remote(card: &Card) -> CardView {
+        let meta = &card.meta;
+        // Until images are proxied through the site, only https images are shown:
+        // an http image on an https page is mixed content.
+        let https = |u: &str| u.starts_with("https://").then(|| u.to_string());
+        CardView {
+            url: card.url.clone(),
+            title: meta.title.clone().unwrap_or_else(|| card.url.clone()),
+            description: meta.description.clone().unwrap_or_default(),
+            image: meta.image.as_deref().and_then(https),
+            site_name: meta.site_name.clone(),
+            icon: https(&meta.icon),
+            host: host_of(&card.final_url),
+            published: meta.published.clone(),
+            local: false,
+        }
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// A rendered file, ready to be written.
@@ -204,15 +249,16 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Renders every page of the site. Cards: HTML for each link-card segment by URL
-    /// (a missing entry renders as a plain link).
+    /// Renders every page of the site. `cards`: the fetched link cards by URL; URLs of
+    /// this site become cards of the local post, any other URL a plain link.
     pub fn render_site(
         &self,
         model: &SiteModel,
         related: &[Vec<RelatedLink>],
-        cards: &BTreeMap<String, String>,
+        cards: &BTreeMap<String, Card>,
     ) -> Result<Vec<OutputFile>> {
-        let jobs = self.plan(model, related, cards)?;
+        let cards = self.card_html(model, cards)?;
+        let jobs = self.plan(model, related, &cards)?;
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for job in &jobs {
             if let Some(prev) = seen.insert(&job.path, &job.origin) {
@@ -235,6 +281,68 @@ impl<'a> Renderer<'a> {
             })
             .collect();
         results.into_iter().collect()
+    }
+
+    /// The HTML of every link card the site's pages show, rendered once per URL
+    /// through `partials/link_card.html`.
+    fn card_html(
+        &self,
+        model: &SiteModel,
+        remote: &BTreeMap<String, Card>,
+    ) -> Result<BTreeMap<String, String>> {
+        let mut views: BTreeMap<&str, CardView> = BTreeMap::new();
+        for entry in model.posts.iter().chain(&model.pages) {
+            for seg in &entry.doc.body.segments {
+                let Segment::Card { url, .. } = seg else {
+                    continue;
+                };
+                if views.contains_key(url.as_str()) {
+                    continue;
+                }
+                let view = if let Some(card) = remote.get(url) {
+                    Some(CardView::remote(card))
+                } else {
+                    cards::local_entry(self.site, model, url)
+                        .map(|target| self.local_card(url, target))
+                };
+                if let Some(view) = view {
+                    views.insert(url, view);
+                }
+            }
+        }
+        views
+            .into_par_iter()
+            .map(|(url, card)| {
+                let html = self.render_template(CARD_TEMPLATE, &context! { card })?;
+                Ok((url.to_string(), html))
+            })
+            .collect()
+    }
+
+    /// A card for a post or page of this site, made without any request.
+    fn local_card(&self, url: &str, target: &Entry) -> CardView {
+        let doc = &target.doc;
+        CardView {
+            url: url.to_string(),
+            title: doc.front.title.clone(),
+            description: doc
+                .front
+                .description
+                .clone()
+                .or_else(|| doc.front.summary.clone())
+                .or_else(|| doc.body.summary_text.clone())
+                .unwrap_or_else(|| auto_summary(&doc.body)),
+            image: self
+                .entry_image(target)
+                .filter(|u| u.starts_with("https://")),
+            site_name: self.site.config.title.clone(),
+            icon: None,
+            host: host_of(url),
+            published: target
+                .date
+                .map(|d| d.with_timezone(&self.site.tz).date_naive().to_string()),
+            local: true,
+        }
     }
 
     fn render_template(&self, name: &str, ctx: &Value) -> Result<String> {

@@ -1,6 +1,7 @@
 //! The build cache: one SQLite file (WAL mode) holding what is expensive to redo.
 //! Tables: `analysis` (term counts per post, keyed by path + content hash +
-//! analysis fingerprint) and `related` (the last computed related lists).
+//! analysis fingerprint), `related` (the last computed related lists) and
+//! `link_cards` (one row per URL, failures included, with HTTP validators).
 //!
 //! A file that is not an Enishi cache, or is damaged, is moved aside (never
 //! deleted) and a fresh cache is started, with a warning saying where it went.
@@ -12,6 +13,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
+use crate::enrich::cards::{Card, CardResult};
+use crate::enrich::fetch::Validators;
 use crate::related::tfidf::DocFeatures;
 
 /// `PRAGMA application_id`: "ENSH".
@@ -27,6 +30,16 @@ pub struct Store {
 pub struct CachedAnalysis {
     pub content_hash: String,
     pub features: DocFeatures,
+}
+
+/// A link card (or the reason there is none) as last fetched.
+#[derive(Debug, Clone)]
+pub struct CachedCard {
+    pub url: String,
+    /// Unix seconds.
+    pub fetched_at: i64,
+    pub result: CardResult,
+    pub validators: Validators,
 }
 
 /// One post's analysis, to be saved.
@@ -110,6 +123,14 @@ impl Store {
                  settings TEXT NOT NULL,
                  links TEXT NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS link_cards (
+                 url TEXT PRIMARY KEY,
+                 fetched_at INTEGER NOT NULL,
+                 card TEXT,
+                 error TEXT,
+                 etag TEXT,
+                 last_modified TEXT
+             );
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
              COMMIT;"
@@ -179,6 +200,86 @@ impl Store {
             )?;
             for (path, links) in related {
                 put.execute(params![path, settings, links])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Cached cards for these URLs (those that have a row).
+    pub fn load_cards(&self, urls: &[&str]) -> Result<HashMap<String, CachedCard>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT fetched_at, card, error, etag, last_modified FROM link_cards WHERE url = ?1",
+        )?;
+        let mut out = HashMap::new();
+        for &url in urls {
+            let row = stmt.query_row(params![url], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            });
+            let (fetched_at, card, error, etag, last_modified) = match row {
+                Ok(row) => row,
+                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            // A row that does not decode is treated as missing and fetched again.
+            let result = match (card, error) {
+                (Some(json), _) => match serde_json::from_str::<Card>(&json) {
+                    Ok(card) => Ok(card),
+                    Err(_) => continue,
+                },
+                (None, Some(error)) => Err(error),
+                (None, None) => continue,
+            };
+            out.insert(
+                url.to_string(),
+                CachedCard {
+                    url: url.to_string(),
+                    fetched_at,
+                    result,
+                    validators: Validators {
+                        etag,
+                        last_modified,
+                    },
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Saves fetched cards (and failures) in one transaction.
+    pub fn save_cards(&mut self, rows: &[CachedCard]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO link_cards (url, fetched_at, card, error, etag, last_modified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                     card = excluded.card, error = excluded.error, etag = excluded.etag,
+                     last_modified = excluded.last_modified",
+            )?;
+            for row in rows {
+                let (card, error) = match &row.result {
+                    Ok(card) => (Some(serde_json::to_string(card)?), None),
+                    Err(e) => (None, Some(e.as_str())),
+                };
+                put.execute(params![
+                    row.url,
+                    row.fetched_at,
+                    card,
+                    error,
+                    row.validators.etag,
+                    row.validators.last_modified
+                ])?;
             }
         }
         tx.commit()?;

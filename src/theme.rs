@@ -32,6 +32,7 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "partials/post_list.html",
     "partials/pagination.html",
     "partials/related.html",
+    "partials/link_card.html",
 );
 
 /// The default theme's static files, embedded.
@@ -93,13 +94,16 @@ impl Theme {
                 }));
             }
         }
-        if self.theme_dir.is_none() {
-            if let Some((_, text)) = BUILTIN_TEMPLATES.iter().find(|(n, _)| *n == name) {
-                return Ok(Some(Source {
-                    text: text.to_string(),
-                    origin: format!("(built-in default theme)/templates/{name}"),
-                }));
-            }
+        // A theme on disk is complete by itself, except that partials added to the
+        // default theme later (such as the link card) fall back to the built-in ones,
+        // so a theme written before a feature keeps building.
+        if (self.theme_dir.is_none() || name.starts_with("partials/"))
+            && let Some((_, text)) = BUILTIN_TEMPLATES.iter().find(|(n, _)| *n == name)
+        {
+            return Ok(Some(Source {
+                text: text.to_string(),
+                origin: format!("(built-in default theme)/templates/{name}"),
+            }));
         }
         Ok(None)
     }

@@ -2,7 +2,9 @@
 //! One binary (it links the 46 MB dictionary once); one module per area.
 
 mod common;
+mod http;
 
 mod build;
+mod cards;
 mod errors;
 mod related;

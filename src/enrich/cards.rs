@@ -1,0 +1,465 @@
+//! Enrich stage: link cards. Every URL that stands alone in a paragraph
+//! ([`Segment::Card`]) is fetched once, read for Open Graph / Twitter / plain HTML
+//! metadata, and cached in the SQLite store. URLs of the site itself become cards
+//! from the local post at render time and are never fetched.
+//!
+//! A card that cannot be made is never fatal: the paragraph renders as a plain link
+//! and a warning names the file, line, URL and reason (`--strict` turns warnings
+//! into a failed build).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::{LinksConfig, Site};
+use crate::content::Segment;
+use crate::model::{Entry, SiteModel};
+use crate::store::{CachedCard, Store};
+
+use super::charset;
+use super::fetch::{self, BodyLimit, Outcome, Validators};
+pub use super::ogp::PageMeta;
+
+/// How the build may use the network for cards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Use fresh cache entries, fetch missing ones, revalidate expired ones.
+    #[default]
+    Online,
+    /// Cache only, stale entries included; no request at all.
+    Offline,
+    /// Fetch everything again, ignoring the cache.
+    Refresh,
+}
+
+/// A successfully read card, as cached and as rendered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    /// The URL as written in the post (the card links here).
+    pub url: String,
+    /// Where the request ended after redirects.
+    pub final_url: String,
+    pub meta: PageMeta,
+}
+
+/// The result for one URL: a card, or why there is none.
+pub type CardResult = std::result::Result<Card, String>;
+
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Remote cards by URL as written. URLs missing here render as plain links.
+    pub cards: BTreeMap<String, Card>,
+    pub warnings: Vec<String>,
+    /// HTTP requests sent (zero when everything came from the cache).
+    pub requests: usize,
+    /// Answers of 304 Not Modified to a conditional request.
+    pub revalidated: usize,
+}
+
+/// One place a URL stands alone in a paragraph.
+struct Occurrence<'a> {
+    source: &'a str,
+    line: usize,
+    url: &'a str,
+}
+
+/// Finds every card URL in published posts and pages and makes their cards.
+pub fn resolve(site: &Site, model: &SiteModel, mode: Mode, progress: bool) -> Result<Resolved> {
+    let mut occurrences = Vec::new();
+    for entry in model.posts.iter().chain(&model.pages) {
+        for seg in &entry.doc.body.segments {
+            if let Segment::Card { url, line } = seg {
+                occurrences.push(Occurrence {
+                    source: &entry.doc.source,
+                    line: *line,
+                    url,
+                });
+            }
+        }
+    }
+    let mut out = Resolved::default();
+    let mut remote: BTreeSet<&str> = BTreeSet::new();
+    for occ in &occurrences {
+        if local_path(site, occ.url).is_some() {
+            if local_entry(site, model, occ.url).is_none() {
+                out.warnings.push(format!(
+                    "{}:{}: link card for {}: no post or page of this site has that URL; rendered as a plain link",
+                    occ.source, occ.line, occ.url
+                ));
+            }
+        } else {
+            remote.insert(occ.url);
+        }
+    }
+    if remote.is_empty() {
+        return Ok(out);
+    }
+    let settings = &site.config.links;
+    let results = if settings.enabled {
+        let cache_path = site.cache_path();
+        let shown = crate::util::display_rel(&site.root, &cache_path);
+        let (mut store, warning) = Store::open(&cache_path, &shown)?;
+        out.warnings.extend(warning);
+        let urls: Vec<&str> = remote.iter().copied().collect();
+        let fetcher = CardFetcher::new(site)?;
+        let batch = fetcher.resolve_all(&mut store, &urls, mode, progress)?;
+        out.requests = batch.requests;
+        out.revalidated = batch.revalidated;
+        batch.results
+    } else {
+        remote
+            .iter()
+            .map(|u| {
+                (
+                    u.to_string(),
+                    Err("link cards are off ([links] enabled = false)".to_string()),
+                )
+            })
+            .collect()
+    };
+    for occ in &occurrences {
+        match results.get(occ.url) {
+            Some(Ok(card)) => {
+                out.cards.insert(occ.url.to_string(), card.clone());
+            }
+            Some(Err(reason)) if settings.enabled => out.warnings.push(format!(
+                "{}:{}: link card for {}: {reason}; rendered as a plain link",
+                occ.source, occ.line, occ.url
+            )),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The site path of a URL under the site's base_url (`/2018/05/26/a/`), unencoded.
+pub fn local_path(site: &Site, url: &str) -> Option<String> {
+    let rest = url.strip_prefix(&site.base_url)?;
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let decoded = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()?;
+    let mut path = format!("/{decoded}");
+    if !path.ends_with('/') {
+        path = path.trim_end_matches("index.html").to_string();
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+    }
+    Some(path)
+}
+
+/// The post or page a URL of this site points at.
+pub fn local_entry<'m>(site: &Site, model: &'m SiteModel, url: &str) -> Option<&'m Entry> {
+    let path = local_path(site, url)?;
+    model
+        .posts
+        .iter()
+        .chain(&model.pages)
+        .find(|e| e.path == path)
+}
+
+struct Batch {
+    results: HashMap<String, CardResult>,
+    requests: usize,
+    revalidated: usize,
+}
+
+/// Fetches cards with the site's `[links]` limits, reading and writing the cache.
+pub struct CardFetcher {
+    settings: LinksConfig,
+    client: Arc<fetch::Client>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl CardFetcher {
+    pub fn new(site: &Site) -> Result<CardFetcher> {
+        let settings = site.config.links.clone();
+        let limits = fetch::Limits {
+            connect_timeout: Duration::from_secs_f64(settings.connect_timeout),
+            timeout: Duration::from_secs_f64(settings.timeout),
+            concurrency: settings.concurrency,
+            per_host: settings.per_host,
+            allow_private_hosts: settings.allow_private_hosts,
+            user_agent: format!(
+                "Enishi/{} (static site generator; +{})",
+                env!("CARGO_PKG_VERSION"),
+                site.base_url
+            ),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the HTTP runtime")?;
+        // reqwest's client must be created inside the runtime it will run on.
+        let client = {
+            let _guard = runtime.enter();
+            Arc::new(fetch::Client::new(limits).context("cannot create the HTTP client")?)
+        };
+        Ok(CardFetcher {
+            settings,
+            client,
+            runtime,
+        })
+    }
+
+    /// One card, for `enishi card`: same cache rules as a build.
+    pub fn resolve_one(
+        &self,
+        store: Option<&mut Store>,
+        url: &str,
+        mode: Mode,
+    ) -> Result<CardResult> {
+        match store {
+            Some(store) => {
+                let mut batch = self.resolve_all(store, &[url], mode, false)?;
+                Ok(batch
+                    .results
+                    .remove(url)
+                    .unwrap_or_else(|| Err("no result".into())))
+            }
+            None if mode == Mode::Offline => Ok(Err("not in the link cache (offline)".into())),
+            None => {
+                let client = &self.client;
+                let cap = self.settings.max_bytes;
+                let fetched = self.runtime.block_on(fetch_card(client, url, None, cap));
+                Ok(match fetched {
+                    Fetch::Card(card, _) => Ok(*card),
+                    Fetch::NotModified(_) => Err("unexpected 304 Not Modified".into()),
+                    Fetch::Failed(reason) => Err(reason),
+                })
+            }
+        }
+    }
+
+    fn resolve_all(
+        &self,
+        store: &mut Store,
+        urls: &[&str],
+        mode: Mode,
+        progress: bool,
+    ) -> Result<Batch> {
+        let now = chrono::Utc::now().timestamp();
+        let cached = store.load_cards(urls)?;
+        let ok_ttl = (self.settings.success_ttl_days * 86_400.0) as i64;
+        let err_ttl = (self.settings.failure_ttl_hours * 3_600.0) as i64;
+
+        let mut results: HashMap<String, CardResult> = HashMap::new();
+        // URLs to fetch, with the cached entry to revalidate (if any).
+        let mut to_fetch: Vec<(String, Option<CachedCard>)> = Vec::new();
+        for &url in urls {
+            let entry = cached.get(url);
+            let fresh = entry.is_some_and(|c| {
+                let ttl = if c.result.is_ok() { ok_ttl } else { err_ttl };
+                now - c.fetched_at < ttl
+            });
+            match (mode, entry) {
+                (Mode::Offline, Some(c)) => {
+                    results.insert(url.to_string(), c.result.clone());
+                }
+                (Mode::Offline, None) => {
+                    results.insert(
+                        url.to_string(),
+                        Err("not in the link cache (--offline makes no requests)".into()),
+                    );
+                }
+                (Mode::Online, Some(c)) if fresh => {
+                    results.insert(url.to_string(), c.result.clone());
+                }
+                (Mode::Online, Some(c)) if c.result.is_ok() => {
+                    to_fetch.push((url.to_string(), Some(c.clone())))
+                }
+                _ => to_fetch.push((url.to_string(), None)),
+            }
+        }
+        if to_fetch.is_empty() {
+            return Ok(Batch {
+                results,
+                requests: 0,
+                revalidated: 0,
+            });
+        }
+
+        let bar = progress_bar(progress, to_fetch.len());
+        let before = self.client.requests();
+        let cap = self.settings.max_bytes;
+        let fetched: Vec<(String, Option<CachedCard>, Fetch)> = self.runtime.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for (url, old) in to_fetch {
+                let client = Arc::clone(&self.client);
+                let bar = bar.clone();
+                tasks.spawn(async move {
+                    let validators = old.as_ref().map(|c| c.validators.clone());
+                    let result = fetch_card(&client, &url, validators.as_ref(), cap).await;
+                    if let Some(bar) = bar {
+                        bar.inc(1);
+                    }
+                    (url, old, result)
+                });
+            }
+            let mut done = Vec::new();
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok(item) => done.push(item),
+                    // A panicking task is a bug; keep the build going without its card.
+                    Err(e) => eprintln!("warning: a link-card task failed: {e}"),
+                }
+            }
+            done
+        });
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let requests = self.client.requests() - before;
+
+        let mut revalidated = 0;
+        let mut rows = Vec::new();
+        for (url, old, fetch) in fetched {
+            let (result, validators) = match (fetch, old) {
+                (Fetch::Card(card, v), _) => (Ok(*card), v),
+                (Fetch::NotModified(v), Some(old)) => {
+                    revalidated += 1;
+                    let keep = |new: Option<String>, old: Option<String>| new.or(old);
+                    (
+                        old.result,
+                        Validators {
+                            etag: keep(v.etag, old.validators.etag),
+                            last_modified: keep(v.last_modified, old.validators.last_modified),
+                        },
+                    )
+                }
+                (Fetch::NotModified(_), None) => (
+                    Err("HTTP 304 to an unconditional request".into()),
+                    Validators::default(),
+                ),
+                (Fetch::Failed(reason), _) => (Err(reason), Validators::default()),
+            };
+            rows.push(CachedCard {
+                url: url.clone(),
+                fetched_at: now,
+                result: result.clone(),
+                validators,
+            });
+            results.insert(url, result);
+        }
+        store.save_cards(&rows)?;
+        Ok(Batch {
+            results,
+            requests,
+            revalidated,
+        })
+    }
+}
+
+enum Fetch {
+    Card(Box<Card>, Validators),
+    NotModified(Validators),
+    Failed(String),
+}
+
+async fn fetch_card(
+    client: &fetch::Client,
+    url: &str,
+    validators: Option<&Validators>,
+    cap: usize,
+) -> Fetch {
+    let parsed = match Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return Fetch::Failed(format!("not a valid URL ({e})")),
+    };
+    let fetched = match client
+        .get(&parsed, validators, BodyLimit::HtmlHead { cap })
+        .await
+    {
+        Ok(Outcome::Fetched(f)) => f,
+        Ok(Outcome::NotModified { validators }) => return Fetch::NotModified(validators),
+        Err(reason) => return Fetch::Failed(reason),
+    };
+    if let Some(ct) = &fetched.content_type {
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if !(mime == "text/html" || mime == "application/xhtml+xml" || mime.is_empty()) {
+            return Fetch::Failed(format!("not an HTML page (content type {mime})"));
+        }
+    }
+    let text = charset::decode(
+        &fetched.body,
+        fetched.content_type.as_deref(),
+        fetched.final_url.host_str(),
+    );
+    let meta = super::ogp::extract(&text, &fetched.final_url);
+    Fetch::Card(
+        Box::new(Card {
+            url: url.to_string(),
+            final_url: fetched.final_url.to_string(),
+            meta,
+        }),
+        fetched.validators,
+    )
+}
+
+fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || len < 5 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("リンクカード {bar:40} {pos}/{len} {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// `enishi card URL --json`: exactly these keys, absent fields null.
+#[derive(Debug, Serialize)]
+pub struct CardJson {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub status: &'static str,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub image: Option<String>,
+    pub site_name: Option<String>,
+    pub icon: Option<String>,
+    pub error: Option<String>,
+}
+
+impl CardJson {
+    pub fn new(url: &str, result: &CardResult) -> CardJson {
+        match result {
+            Ok(card) => CardJson {
+                url: url.to_string(),
+                final_url: Some(card.final_url.clone()),
+                status: "ok",
+                title: card.meta.title.clone(),
+                description: card.meta.description.clone(),
+                image: card.meta.image.clone(),
+                site_name: Some(card.meta.site_name.clone()),
+                icon: Some(card.meta.icon.clone()).filter(|i| !i.is_empty()),
+                error: None,
+            },
+            Err(reason) => CardJson {
+                url: url.to_string(),
+                final_url: None,
+                status: "error",
+                title: None,
+                description: None,
+                image: None,
+                site_name: None,
+                icon: None,
+                error: Some(reason.clone()),
+            },
+        }
+    }
+}

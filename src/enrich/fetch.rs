@@ -1,0 +1,381 @@
+//! The one HTTP client every enrich stage fetches through (link cards now, remote
+//! images next): timeouts, a byte cap, at most five redirects, global and per-host
+//! concurrency limits, and no requests to private addresses unless the site allows it.
+//!
+//! Everything fetched is untrusted; this module only guarantees *how* it is fetched.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::sync::Semaphore;
+use url::Url;
+
+pub const MAX_REDIRECTS: usize = 5;
+
+/// What a fetch may do; from `[links]` (and later `[images]`) in site.toml.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub connect_timeout: Duration,
+    /// For the whole request, body included.
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub allow_private_hosts: bool,
+    pub user_agent: String,
+}
+
+/// Validators from an earlier response, sent so an unchanged page costs a 304.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// When to stop reading a body.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyLimit {
+    /// HTML: stop at `</head>` or at the cap, and use what was read.
+    HtmlHead { cap: usize },
+    /// A file that is useless when cut short: over the cap is an error.
+    Whole { cap: usize },
+}
+
+#[derive(Debug)]
+pub struct Fetched {
+    pub final_url: Url,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Fetched(Fetched),
+    /// The server answered 304 to our validators.
+    NotModified {
+        validators: Validators,
+    },
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    limits: Limits,
+    global: Semaphore,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    requests: AtomicUsize,
+}
+
+impl Client {
+    pub fn new(limits: Limits) -> anyhow::Result<Client> {
+        let allow_private = limits.allow_private_hosts;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("ja,en;q=0.5"),
+        );
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.5"),
+        );
+        let http = reqwest::Client::builder()
+            .user_agent(limits.user_agent.clone())
+            .default_headers(headers)
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.timeout)
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > MAX_REDIRECTS {
+                    return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+                }
+                if attempt.previous().contains(attempt.url()) {
+                    return attempt.error("redirect loop");
+                }
+                if let Err(reason) = check_url(attempt.url(), allow_private) {
+                    return attempt.error(format!("redirected to a refused URL: {reason}"));
+                }
+                attempt.follow()
+            }))
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .build()?;
+        Ok(Client {
+            http,
+            global: Semaphore::new(limits.concurrency.max(1)),
+            hosts: Mutex::new(HashMap::new()),
+            requests: AtomicUsize::new(0),
+            limits,
+        })
+    }
+
+    /// Requests sent so far (each redirect hop counts once in reqwest; we count calls).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GETs `url`. The error is a short reason fit for a warning line.
+    pub async fn get(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        limit: BodyLimit,
+    ) -> Result<Outcome, String> {
+        check_url(url, self.limits.allow_private_hosts)?;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let per_host = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_host.max(1))))
+                .clone()
+        };
+        let _host_permit = per_host.acquire().await.map_err(|e| e.to_string())?;
+        let _global_permit = self.global.acquire().await.map_err(|e| e.to_string())?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+
+        let mut request = self.http.get(url.clone());
+        // A 304 only means "unchanged" when we asked conditionally.
+        let conditional = validators.is_some_and(|v| v.etag.is_some() || v.last_modified.is_some());
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &v.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, lm);
+            }
+        }
+        let timeout = self.limits.timeout;
+        // reqwest's own timeout covers the body too; this outer one is a backstop
+        // for a server that trickles bytes forever.
+        let read = async {
+            let mut response = request.send().await.map_err(|e| describe(&e, timeout))?;
+            let status = response.status();
+            let validators = Validators {
+                etag: header_str(response.headers(), header::ETAG),
+                last_modified: header_str(response.headers(), header::LAST_MODIFIED),
+            };
+            if status == reqwest::StatusCode::NOT_MODIFIED && conditional {
+                return Ok(Outcome::NotModified { validators });
+            }
+            if !status.is_success() {
+                return Err(format!("HTTP {}", status.as_u16()));
+            }
+            let final_url = response.url().clone();
+            let content_type = header_str(response.headers(), header::CONTENT_TYPE);
+            let mut body = Vec::new();
+            loop {
+                let chunk = match response.chunk().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    Err(e) if e.is_timeout() => return Err(describe(&e, timeout)),
+                    Err(_) => {
+                        return Err(format!(
+                            "the connection closed mid-response after {} bytes",
+                            body.len()
+                        ));
+                    }
+                };
+                body.extend_from_slice(&chunk);
+                match limit {
+                    BodyLimit::HtmlHead { cap } => {
+                        if body.len() >= cap {
+                            body.truncate(cap);
+                            break;
+                        }
+                        if find_head_end(&body, body.len().saturating_sub(chunk.len() + 7)) {
+                            break;
+                        }
+                    }
+                    BodyLimit::Whole { cap } => {
+                        if body.len() > cap {
+                            return Err(format!("larger than the {} byte limit", cap));
+                        }
+                    }
+                }
+            }
+            Ok(Outcome::Fetched(Fetched {
+                final_url,
+                content_type,
+                validators,
+                body,
+            }))
+        };
+        match tokio::time::timeout(timeout + Duration::from_secs(1), read).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("timed out after {}", seconds(timeout))),
+        }
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether `</head` appears in `body` at or after `from` (ASCII case-insensitive).
+fn find_head_end(body: &[u8], from: usize) -> bool {
+    body[from.min(body.len())..]
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"</head"))
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
+/// One line saying why a request failed, without reqwest's nested wording.
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("timed out after {}", seconds(timeout));
+    }
+    let mut innermost = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        innermost = s.to_string();
+        source = s.source();
+    }
+    if e.is_redirect() {
+        return innermost;
+    }
+    if e.is_connect() {
+        return format!("cannot connect ({innermost})");
+    }
+    innermost
+}
+
+/// Only http(s) URLs with a host; literal private addresses are refused here, names
+/// are checked after DNS resolution by [`GuardedResolver`].
+pub fn check_url(url: &Url, allow_private: bool) -> Result<(), String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the {} scheme is not allowed (only http and https)",
+            url.scheme()
+        ));
+    }
+    let ip = match url.host() {
+        None => return Err("the URL has no host".into()),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return Ok(()),
+    };
+    if !allow_private && is_private(ip) {
+        return Err(private_refusal(&ip.to_string()));
+    }
+    Ok(())
+}
+
+fn private_refusal(host: &str) -> String {
+    format!(
+        "{host} is a private, loopback or link-local address (set [links] allow_private_hosts = true in site.toml to allow it)"
+    )
+}
+
+/// Addresses a public page must never make the build machine reach: loopback,
+/// private networks, link-local (cloud metadata lives at 169.254.169.254), CGNAT,
+/// multicast and the unspecified address.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xC0) == 64)
+                || (o[0] == 198 && (o[1] & 0xFE) == 18)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xFE00) == 0xFC00
+                || (first & 0xFFC0) == 0xFE80
+        }
+    }
+}
+
+/// Resolves with the system resolver, then drops private addresses (unless allowed).
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| allow_private || !is_private(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let err: Box<dyn std::error::Error + Send + Sync> = if addrs.is_empty() {
+                    format!("{host} does not resolve").into()
+                } else {
+                    private_refusal(&host).into()
+                };
+                return Err(err);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn schemes_and_literal_hosts() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(check_url(&u("https://example.com/"), false).is_ok());
+        assert!(check_url(&u("javascript:alert(1)"), false).is_err());
+        assert!(check_url(&u("file:///etc/passwd"), false).is_err());
+        assert!(check_url(&u("http://169.254.169.254/latest/"), false).is_err());
+        assert!(check_url(&u("http://127.0.0.1:8080/"), true).is_ok());
+    }
+
+    #[test]
+    fn head_end_is_found_across_case() {
+        assert!(find_head_end(b"<html><HEAD></HeAd>", 0));
+        assert!(!find_head_end(b"<html><head>", 0));
+    }
+}
