@@ -742,3 +742,78 @@ fn card_command_prints_the_exact_json() {
         format!("error: {missing}: no card: HTTP 404")
     );
 }
+
+#[test]
+fn a_build_with_every_failure_still_finishes_with_plain_links() {
+    let s = TestServer::start();
+    let urls = [
+        (s.reply("/f/404", 404, &[], ""), "HTTP 404"),
+        (s.reply("/f/500", 500, &[], "oops"), "HTTP 500"),
+        (
+            s.reply("/f/png", 200, &[("Content-Type", "image/png")], "\u{89}PNG"),
+            "not an HTML page (content type image/png)",
+        ),
+        (
+            s.route(
+                "/f/slow",
+                Route::Reply {
+                    status: 200,
+                    headers: vec![],
+                    body: b"<title>late</title>".to_vec(),
+                    delay: Duration::from_secs(3),
+                },
+            ),
+            "timed out after 1.5 s",
+        ),
+        (
+            s.route(
+                "/f/cut",
+                Route::Truncated {
+                    claimed: 900,
+                    body: b"<html><head>".to_vec(),
+                },
+            ),
+            "the connection closed mid-response",
+        ),
+        (
+            "https://ftp.example.jp:99999/".to_string(),
+            "not a valid URL",
+        ),
+    ];
+    s.redirect("/f/loop-b", "/f/loop-a");
+    let looping = s.redirect("/f/loop-a", "/f/loop-b");
+    let site = site();
+    let mut body = String::from("失敗ばかりのリンク集。\n\n");
+    for (u, _) in &urls {
+        body.push_str(&format!("{u}\n\n"));
+    }
+    body.push_str(&format!("{looping}\n"));
+    site.post("a", "title: 記事\ndate: 2024-01-02", &body);
+    let report = site.build();
+    assert_eq!(
+        report.warnings.len(),
+        urls.len() + 1,
+        "{:?}",
+        report.warnings
+    );
+    for (i, (u, reason)) in urls.iter().enumerate() {
+        let line = 8 + 2 * i;
+        let w = report
+            .warnings
+            .iter()
+            .find(|w| w.contains(&format!("link card for {u}:")))
+            .unwrap_or_else(|| panic!("no warning for {u}: {:?}", report.warnings));
+        assert!(
+            w.starts_with(&format!("content/posts/a.md:{line}: ")),
+            "{w}"
+        );
+        assert!(w.contains(reason), "{w}");
+    }
+    assert!(report.warnings.iter().any(|w| w.contains("redirect loop")));
+    let doc = site.html("2024/01/02/a/index.html");
+    assert!(select(&doc, ".link-card").is_empty());
+    assert_eq!(
+        select(&doc, ".post-content p > a, article p > a").len(),
+        urls.len() + 1
+    );
+}
