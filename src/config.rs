@@ -36,6 +36,8 @@ pub struct SiteConfig {
     pub cache: CacheConfig,
     #[serde(default)]
     pub links: LinksConfig,
+    #[serde(default)]
+    pub images: ImagesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +103,45 @@ impl Default for LinksConfig {
             per_host: 4,
             success_ttl_days: 30.0,
             failure_ttl_hours: 24.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImagesConfig {
+    /// Fetch remote images and serve resized copies from the site.
+    pub enabled: bool,
+    /// Bytes of one image fetched at most.
+    pub max_bytes: usize,
+    /// Pixels on a side an image may have; larger ones are refused before decoding.
+    pub max_dimension: u32,
+    /// Memory one decode may allocate, in MiB.
+    pub max_alloc_mb: u64,
+    /// Widths made of images in posts (for srcset); never wider than the original.
+    pub widths: Vec<u32>,
+    /// Width of a card's 1.91:1 picture at 1× (2× is made too).
+    pub card_wide_width: u32,
+    /// Width of a card's square picture at 1× (2× is made too).
+    pub card_square_width: u32,
+    /// Lossy WebP quality, 0–100.
+    pub webp_quality: f32,
+    /// JPEG fallback quality, 1–100.
+    pub jpeg_quality: u8,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        ImagesConfig {
+            enabled: true,
+            max_bytes: 10 * 1024 * 1024,
+            max_dimension: 12_000,
+            max_alloc_mb: 512,
+            widths: vec![600, 1200],
+            card_wide_width: 240,
+            card_square_width: 120,
+            webp_quality: 80.0,
+            jpeg_quality: 82,
         }
     }
 }
@@ -193,6 +234,18 @@ impl Site {
         if links.success_ttl_days < 0.0 || links.failure_ttl_hours < 0.0 {
             return Err(anyhow!(
                 "{}: [links] success_ttl_days and failure_ttl_hours cannot be negative",
+                path.display()
+            ));
+        }
+        let images = &config.images;
+        if !(0.0..=100.0).contains(&images.webp_quality)
+            || !(1..=100).contains(&images.jpeg_quality)
+            || images.widths.contains(&0)
+            || images.card_wide_width == 0
+            || images.card_square_width == 0
+        {
+            return Err(anyhow!(
+                "{}: [images] qualities must be within 1–100 and widths above 0",
                 path.display()
             ));
         }

@@ -6,6 +6,7 @@
 //! [`render`] → [`output`] (write). [`pipeline`] runs them in order;
 //! [`store`] is the SQLite cache behind the analysis and the fetched cards.
 
+pub mod audit;
 pub mod config;
 pub mod content;
 pub mod enrich;

@@ -195,13 +195,15 @@ fn build(opts: BuildOptions) -> Result<()> {
         eprintln!("warning: {w}");
     }
     println!(
-        "built {} pages ({} files, {} posts, {} left out as drafts or future; tokenized {}, {} link-card requests) into {} in {} ms, {} warnings",
+        "built {} pages ({} files, {} posts, {} left out as drafts or future; tokenized {}, {} link-card and {} image requests, {} images encoded) into {} in {} ms, {} warnings",
         report.pages,
         report.files,
         report.posts,
         report.skipped,
         report.tokenized,
         report.link_requests,
+        report.image_requests,
+        report.images_encoded,
         report.output.display(),
         report.elapsed.as_millis(),
         report.warnings.len()
@@ -230,8 +232,8 @@ fn card(source: PathBuf, url: &str, json: bool, mode: cards::Mode) -> Result<()>
     } else {
         None
     };
-    let fetcher = cards::CardFetcher::new(&site)?;
-    let result = fetcher.resolve_one(store.as_mut(), url, mode)?;
+    let fetcher = enishi::enrich::fetch::Fetcher::for_site(&site)?;
+    let result = cards::CardFetcher::new(&site, &fetcher).resolve_one(store.as_mut(), url, mode)?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &cards::CardJson::new(url, &result))?;

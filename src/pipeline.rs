@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, Utc};
 use rayon::prelude::*;
 
+use crate::audit;
 use crate::config::Site;
-use crate::enrich::cards;
+use crate::enrich::fetch::LazyFetcher;
+use crate::enrich::{cards, images};
 use crate::model::{self, ModelOptions, SiteModel};
 use crate::output::Staging;
 use crate::related;
@@ -45,6 +47,12 @@ pub struct BuildReport {
     pub tokenized: usize,
     /// HTTP requests made for link cards.
     pub link_requests: usize,
+    /// HTTP requests made for remote images.
+    pub image_requests: usize,
+    /// Image variants encoded (zero when every one came from the cache).
+    pub images_encoded: usize,
+    /// Bytes of the remote originals used, and of the largest copy made of each.
+    pub image_bytes: (u64, u64),
     pub warnings: Vec<String>,
     pub elapsed: Duration,
 }
@@ -86,10 +94,20 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     } = analyzed;
     let theme = Theme::resolve(&site)?;
     let renderer = Renderer::new(&site, theme.clone());
-    let cards = cards::resolve(&site, &model, opts.links, opts.progress)?;
+    // Started only if something is fetched.
+    let fetcher = LazyFetcher::new(&site);
+    let cards = cards::resolve(&site, &model, &fetcher, opts.links, opts.progress)?;
     let mut warnings = related.warnings;
     warnings.extend(cards.warnings);
-    let pages = renderer.render_site(&model, &related.links, &cards.cards)?;
+    let images = if site.config.images.enabled {
+        let uses = image_uses(&model, &cards.cards);
+        let images = images::resolve(&site, &fetcher, &uses, opts.links, opts.progress)?;
+        warnings.extend(images.warnings.iter().cloned());
+        Some(images)
+    } else {
+        None
+    };
+    let pages = renderer.render_site(&model, &related.links, &cards.cards, images.as_ref())?;
 
     let output = opts
         .output
@@ -98,6 +116,29 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let mut assets = theme.static_files()?;
     theme::collect_dir(&site.root.join("static"), &mut assets)?;
     let bundles = bundle_files(&model)?;
+
+    for p in &pages {
+        if p.path.ends_with(".html") {
+            warnings.extend(audit::mixed_content_html(
+                &p.path,
+                &String::from_utf8_lossy(&p.bytes),
+            ));
+        }
+    }
+    for (rel, src) in &assets {
+        if rel.ends_with(".css") {
+            let css = match src {
+                StaticSource::File(path) => std::fs::read(path)
+                    .with_context(|| format!("{}: cannot read", path.display()))?,
+                StaticSource::Builtin(bytes) => bytes.to_vec(),
+            };
+            warnings.extend(audit::mixed_content_css(
+                rel,
+                &String::from_utf8_lossy(&css),
+            ));
+        }
+    }
+    let image_files = images.as_ref().map(|i| i.files.clone()).unwrap_or_default();
 
     let mut origins: BTreeMap<&str, String> = BTreeMap::new();
     for p in &pages {
@@ -126,6 +167,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             StaticSource::Builtin(bytes) => staging.write(rel, bytes),
         })
         .collect::<Result<()>>()?;
+    image_files
+        .par_iter()
+        .map(|(rel, path)| staging.copy(path, rel))
+        .collect::<Result<()>>()?;
     if opts.strict && !warnings.is_empty() {
         // The staging folder is dropped (and removed); public/ stays as it was.
         return Err(anyhow!(
@@ -144,9 +189,46 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         skipped: model.skipped.len(),
         tokenized: related.tokenized,
         link_requests: cards.requests,
+        image_requests: images.as_ref().map_or(0, |i| i.requests),
+        images_encoded: images.as_ref().map_or(0, |i| i.encoded),
+        image_bytes: images
+            .as_ref()
+            .map_or((0, 0), |i| (i.bytes_in, i.bytes_out)),
         warnings,
         elapsed: started.elapsed(),
     })
+}
+
+/// Every remote image the site shows: in post bodies, and the pictures and icons
+/// of the link cards that were made.
+fn image_uses(model: &SiteModel, cards: &BTreeMap<String, cards::Card>) -> Vec<images::ImageUse> {
+    let mut uses = images::inline_uses(model);
+    for entry in model.posts.iter().chain(&model.pages) {
+        for seg in &entry.doc.body.segments {
+            let crate::content::Segment::Card { url, line } = seg else {
+                continue;
+            };
+            let Some(card) = cards.get(url) else { continue };
+            let wanted = [
+                (images::Purpose::Card, card.meta.image.clone()),
+                (
+                    images::Purpose::Icon,
+                    Some(card.meta.icon.clone()).filter(|i| !i.is_empty()),
+                ),
+            ];
+            for (purpose, image) in wanted {
+                if let Some(image) = image {
+                    uses.push(images::ImageUse {
+                        purpose,
+                        url: image,
+                        source: entry.doc.source.clone(),
+                        line: *line,
+                    });
+                }
+            }
+        }
+    }
+    uses
 }
 
 /// Files that sit beside a bundle's `index.md` are published beside its page.

@@ -15,6 +15,7 @@ use crate::config::Site;
 use crate::content::markdown::{link_paragraph, summarize};
 use crate::content::{Heading, Segment};
 use crate::enrich::cards::{self, Card};
+use crate::enrich::images::{self, ImageSet, Images, Purpose};
 use crate::model::{Entry, SiteModel, Term};
 use crate::theme::Theme;
 use crate::util::{encode_path, escape_html};
@@ -40,7 +41,10 @@ struct CardView {
     url: String,
     title: String,
     description: String,
-    image: Option<String>,
+    /// The 1.91:1 picture (or, with image processing off, the page's https image).
+    image: Option<PictureView>,
+    /// The 1:1 picture for narrow screens, when images are processed.
+    image_square: Option<PictureView>,
     site_name: String,
     icon: Option<String>,
     host: String,
@@ -49,24 +53,44 @@ struct CardView {
     local: bool,
 }
 
-impl CardView {
-    fn remote(card: &Card) -> CardView {
-        let meta = &card.meta;
-        // Until images are proxied through the site, only https images are shown:
-        // an http image on an https page is mixed content.
-        let https = |u: &str| u.starts_with("https://").then(|| u.to_string());
-        CardView {
-            url: card.url.clone(),
-            title: meta.title.clone().unwrap_or_else(|| card.url.clone()),
-            description: meta.description.clone().unwrap_or_default(),
-            image: meta.image.as_deref().and_then(https),
-            site_name: meta.site_name.clone(),
-            icon: https(&meta.icon),
-            host: host_of(&card.final_url),
-            published: meta.published.clone(),
-            local: false,
+/// An image as a template shows it: `src` (largest fallback), `srcset`s, size.
+#[derive(Serialize, Clone)]
+struct PictureView {
+    src: String,
+    srcset: String,
+    webp_srcset: String,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+impl PictureView {
+    fn from_set(prefix: &str, set: &ImageSet) -> PictureView {
+        let largest = set.largest();
+        PictureView {
+            src: format!("{prefix}{}", largest.name),
+            srcset: images::srcset(prefix, &set.fallback),
+            webp_srcset: images::srcset(prefix, &set.webp),
+            width: Some(largest.width),
+            height: Some(largest.height),
         }
     }
+
+    fn plain(url: &str) -> PictureView {
+        PictureView {
+            src: url.to_string(),
+            srcset: String::new(),
+            webp_srcset: String::new(),
+            width: None,
+            height: None,
+        }
+    }
+}
+
+/// What the render stage gets from the enrich stage, prepared once per build.
+struct Enriched<'e> {
+    /// Link-card HTML by URL.
+    cards: BTreeMap<String, String>,
+    images: Option<&'e Images>,
 }
 
 fn host_of(url: &str) -> String {
@@ -256,9 +280,13 @@ impl<'a> Renderer<'a> {
         model: &SiteModel,
         related: &[Vec<RelatedLink>],
         cards: &BTreeMap<String, Card>,
+        images: Option<&Images>,
     ) -> Result<Vec<OutputFile>> {
-        let cards = self.card_html(model, cards)?;
-        let jobs = self.plan(model, related, &cards)?;
+        let enriched = Enriched {
+            cards: self.card_html(model, cards, images)?,
+            images,
+        };
+        let jobs = self.plan(model, related, &enriched)?;
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for job in &jobs {
             if let Some(prev) = seen.insert(&job.path, &job.origin) {
@@ -289,6 +317,7 @@ impl<'a> Renderer<'a> {
         &self,
         model: &SiteModel,
         remote: &BTreeMap<String, Card>,
+        images: Option<&Images>,
     ) -> Result<BTreeMap<String, String>> {
         let mut views: BTreeMap<&str, CardView> = BTreeMap::new();
         for entry in model.posts.iter().chain(&model.pages) {
@@ -300,7 +329,7 @@ impl<'a> Renderer<'a> {
                     continue;
                 }
                 let view = if let Some(card) = remote.get(url) {
-                    Some(CardView::remote(card))
+                    Some(self.remote_card(card, images))
                 } else {
                     cards::local_entry(self.site, model, url)
                         .map(|target| self.local_card(url, target))
@@ -319,6 +348,57 @@ impl<'a> Renderer<'a> {
             .collect()
     }
 
+    fn remote_card(&self, card: &Card, images: Option<&Images>) -> CardView {
+        let meta = &card.meta;
+        let prefix = self.site.url(&format!("/{}/", images::OUTPUT_DIR));
+        let processed = |purpose: Purpose, url: &Option<String>| {
+            url.as_ref()
+                .and_then(|u| images?.ready.get(&(purpose, u.clone())))
+        };
+        let (image, image_square, icon) = match images {
+            Some(_) => {
+                let card_image = processed(Purpose::Card, &meta.image);
+                let icon = processed(Purpose::Icon, &Some(meta.icon.clone()))
+                    .and_then(|p| p.sets.get("icon"))
+                    .map(|set| format!("{prefix}{}", set.largest().name));
+                (
+                    card_image
+                        .and_then(|p| p.sets.get("wide"))
+                        .map(|s| PictureView::from_set(&prefix, s)),
+                    card_image
+                        .and_then(|p| p.sets.get("square"))
+                        .map(|s| PictureView::from_set(&prefix, s)),
+                    icon,
+                )
+            }
+            // Without image processing only https images are shown: an http image
+            // on an https page is mixed content.
+            None => {
+                let https = |u: &str| u.starts_with("https://").then(|| u.to_string());
+                (
+                    meta.image
+                        .as_deref()
+                        .and_then(https)
+                        .map(|u| PictureView::plain(&u)),
+                    None,
+                    https(&meta.icon),
+                )
+            }
+        };
+        CardView {
+            url: card.url.clone(),
+            title: meta.title.clone().unwrap_or_else(|| card.url.clone()),
+            description: meta.description.clone().unwrap_or_default(),
+            image,
+            image_square,
+            site_name: meta.site_name.clone(),
+            icon,
+            host: host_of(&card.final_url),
+            published: meta.published.clone(),
+            local: false,
+        }
+    }
+
     /// A card for a post or page of this site, made without any request.
     fn local_card(&self, url: &str, target: &Entry) -> CardView {
         let doc = &target.doc;
@@ -334,7 +414,9 @@ impl<'a> Renderer<'a> {
                 .unwrap_or_else(|| auto_summary(&doc.body)),
             image: self
                 .entry_image(target)
-                .filter(|u| u.starts_with("https://")),
+                .filter(|u| u.starts_with("https://"))
+                .map(|u| PictureView::plain(&u)),
+            image_square: None,
             site_name: self.site.config.title.clone(),
             icon: None,
             host: host_of(url),
@@ -473,20 +555,93 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn content_html(&self, entry: &Entry, cards: &BTreeMap<String, String>) -> String {
+    fn content_html(&self, entry: &Entry, enriched: &Enriched) -> String {
         entry
             .doc
             .body
             .segments
             .iter()
             .map(|seg| match seg {
+                Segment::Html(h) if h.contains("<img") => self.rewrite_images(h, enriched.images),
                 Segment::Html(h) => h.clone(),
-                Segment::Card { url, .. } => cards
+                Segment::Card { url, .. } => enriched
+                    .cards
                     .get(url)
                     .cloned()
                     .unwrap_or_else(|| link_paragraph(url)),
             })
             .collect()
+    }
+
+    /// Points every remote `<img>` at its copies on this site (`<picture>` with WebP,
+    /// srcset, intrinsic size, lazy loading). An image that could not be made keeps
+    /// its URL if that is https; an http one is replaced by its alt text, since it
+    /// would be mixed content.
+    fn rewrite_images(&self, html: &str, images: Option<&Images>) -> String {
+        let Some(images) = images else {
+            return html.to_string();
+        };
+        let prefix = self.site.url(&format!("/{}/", images::OUTPUT_DIR));
+        let rewritten = lol_html::rewrite_str(
+            html,
+            lol_html::RewriteStrSettings {
+                element_content_handlers: vec![lol_html::element!("img[src]", |el| {
+                    let raw = el.get_attribute("src").unwrap_or_default();
+                    if !images::is_remote(&raw) {
+                        return Ok(());
+                    }
+                    let url = crate::util::unescape_html(raw.trim());
+                    let ready = images
+                        .ready
+                        .get(&(Purpose::Inline, url.clone()))
+                        .and_then(|p| p.sets.get("inline"));
+                    match ready {
+                        Some(set) => {
+                            let largest = set.largest();
+                            let sizes = format!("(max-width: {0}px) 100vw, {0}px", largest.width);
+                            el.set_attribute("src", &format!("{prefix}{}", largest.name))?;
+                            el.set_attribute("width", &largest.width.to_string())?;
+                            el.set_attribute("height", &largest.height.to_string())?;
+                            if set.fallback.len() > 1 {
+                                el.set_attribute(
+                                    "srcset",
+                                    &images::srcset(&prefix, &set.fallback),
+                                )?;
+                                el.set_attribute("sizes", &sizes)?;
+                            }
+                            if !set.webp.is_empty() {
+                                el.before(
+                                    &format!(
+                                        "<picture><source type=\"image/webp\" srcset=\"{}\" sizes=\"{sizes}\">",
+                                        images::srcset(&prefix, &set.webp)
+                                    ),
+                                    lol_html::html_content::ContentType::Html,
+                                );
+                                el.after("</picture>", lol_html::html_content::ContentType::Html);
+                            }
+                        }
+                        None if url.starts_with("https://") => {}
+                        None => {
+                            let alt = crate::util::unescape_html(
+                                &el.get_attribute("alt").unwrap_or_default(),
+                            );
+                            el.replace(
+                                &escape_html(&alt),
+                                lol_html::html_content::ContentType::Html,
+                            );
+                            return Ok(());
+                        }
+                    }
+                    el.set_attribute("loading", "lazy")?;
+                    el.set_attribute("decoding", "async")?;
+                    Ok(())
+                })],
+                ..lol_html::RewriteStrSettings::new()
+            },
+        );
+        // The input is our own renderer's output; should the rewriter still refuse it,
+        // the page keeps its original images rather than losing content.
+        rewritten.unwrap_or_else(|_| html.to_string())
     }
 
     fn post_view(
@@ -495,7 +650,7 @@ impl<'a> Renderer<'a> {
         model: &SiteModel,
         summaries: &[PostSummary],
         related: &[RelatedLink],
-        cards: &BTreeMap<String, String>,
+        cards: &Enriched,
     ) -> PostView {
         let entry = &model.posts[i];
         let doc = &entry.doc;
@@ -552,7 +707,7 @@ impl<'a> Renderer<'a> {
         &self,
         model: &SiteModel,
         related: &[Vec<RelatedLink>],
-        cards: &BTreeMap<String, String>,
+        cards: &Enriched,
     ) -> Result<Vec<Job>> {
         let site_view = self.site_view();
         let site_title = self.site.config.title.clone();

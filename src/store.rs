@@ -1,7 +1,9 @@
 //! The build cache: one SQLite file (WAL mode) holding what is expensive to redo.
 //! Tables: `analysis` (term counts per post, keyed by path + content hash +
 //! analysis fingerprint), `related` (the last computed related lists) and
-//! `link_cards` (one row per URL, failures included, with HTTP validators).
+//! `link_cards` (one row per URL, failures included, with HTTP validators), `images`
+//! (the same for remote images; the bytes live in `.enishi/images/`) and `image_sets`
+//! (the variants made from an image's bytes under given settings).
 //!
 //! A file that is not an Enishi cache, or is damaged, is moved aside (never
 //! deleted) and a fresh cache is started, with a warning saying where it went.
@@ -15,6 +17,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use crate::enrich::cards::{Card, CardResult};
 use crate::enrich::fetch::Validators;
+use crate::enrich::images::{Processed, Purpose};
 use crate::related::tfidf::DocFeatures;
 
 /// `PRAGMA application_id`: "ENSH".
@@ -39,6 +42,17 @@ pub struct CachedCard {
     /// Unix seconds.
     pub fetched_at: i64,
     pub result: CardResult,
+    pub validators: Validators,
+}
+
+/// A remote image as last fetched: the hash of its bytes (the file is in the image
+/// cache folder) or why it could not be fetched.
+#[derive(Debug, Clone)]
+pub struct CachedImage {
+    pub url: String,
+    pub fetched_at: i64,
+    pub content_hash: Option<String>,
+    pub error: Option<String>,
     pub validators: Validators,
 }
 
@@ -130,6 +144,21 @@ impl Store {
                  error TEXT,
                  etag TEXT,
                  last_modified TEXT
+             );
+             CREATE TABLE IF NOT EXISTS images (
+                 url TEXT PRIMARY KEY,
+                 fetched_at INTEGER NOT NULL,
+                 content_hash TEXT,
+                 error TEXT,
+                 etag TEXT,
+                 last_modified TEXT
+             );
+             CREATE TABLE IF NOT EXISTS image_sets (
+                 content_hash TEXT NOT NULL,
+                 purpose TEXT NOT NULL,
+                 spec TEXT NOT NULL,
+                 sets TEXT NOT NULL,
+                 PRIMARY KEY (content_hash, purpose, spec)
              );
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
@@ -279,6 +308,119 @@ impl Store {
                     error,
                     row.validators.etag,
                     row.validators.last_modified
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub fn load_images(&self, urls: &[&str]) -> Result<HashMap<String, CachedImage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT fetched_at, content_hash, error, etag, last_modified FROM images WHERE url = ?1",
+        )?;
+        let mut out = HashMap::new();
+        for &url in urls {
+            let row = stmt.query_row(params![url], |r| {
+                Ok(CachedImage {
+                    url: url.to_string(),
+                    fetched_at: r.get(0)?,
+                    content_hash: r.get(1)?,
+                    error: r.get(2)?,
+                    validators: Validators {
+                        etag: r.get(3)?,
+                        last_modified: r.get(4)?,
+                    },
+                })
+            });
+            match row {
+                Ok(row) => {
+                    out.insert(url.to_string(), row);
+                }
+                Err(rusqlite::Error::QueryReturnedNoRows) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn save_images(&mut self, rows: &[CachedImage]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO images (url, fetched_at, content_hash, error, etag, last_modified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                     content_hash = excluded.content_hash, error = excluded.error,
+                     etag = excluded.etag, last_modified = excluded.last_modified",
+            )?;
+            for r in rows {
+                put.execute(params![
+                    r.url,
+                    r.fetched_at,
+                    r.content_hash,
+                    r.error,
+                    r.validators.etag,
+                    r.validators.last_modified
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Variants made under `spec`, by purpose and content hash.
+    pub fn load_image_sets(&self, spec: &str) -> Result<HashMap<(Purpose, String), Processed>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT content_hash, purpose, sets FROM image_sets WHERE spec = ?1")?;
+        let rows = stmt.query_map(params![spec], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (hash, purpose, json) = row?;
+            // Rows that do not decode are remade.
+            if let (Ok(purpose), Ok(sets)) = (
+                serde_json::from_str::<Purpose>(&purpose),
+                serde_json::from_str::<Processed>(&json),
+            ) {
+                out.insert((purpose, hash), sets);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn save_image_sets(
+        &mut self,
+        spec: &str,
+        sets: &[((Purpose, String), Processed)],
+    ) -> Result<()> {
+        if sets.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO image_sets (content_hash, purpose, spec, sets) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(content_hash, purpose, spec) DO UPDATE SET sets = excluded.sets",
+            )?;
+            for ((purpose, hash), processed) in sets {
+                put.execute(params![
+                    hash,
+                    serde_json::to_string(purpose)?,
+                    spec,
+                    serde_json::to_string(processed)?
                 ])?;
             }
         }

@@ -77,6 +77,54 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// Decodes the character references that appear in attribute values: the five
+/// that [`escape_html`] writes, `&apos;`, `&nbsp;` and numeric ones. Other named
+/// references are left as written (they do not occur in URLs in practice).
+pub fn unescape_html(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest[1..].find(';').map(|e| e + 1).filter(|&e| e <= 10);
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => {
+                    let n = name.strip_prefix('#')?;
+                    let code = match n.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => n.parse().ok()?,
+                    };
+                    char::from_u32(code)
+                }
+            }?;
+            Some((c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +148,12 @@ mod tests {
         assert_eq!(line_of_offset("a\nb\nc", 0), 1);
         assert_eq!(line_of_offset("a\nb\nc", 2), 2);
         assert_eq!(line_of_offset("a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn unescape_reverses_escape() {
+        let s = "a&b <c> \"d\" 'e' 縁 &unknown; &";
+        assert_eq!(unescape_html(&escape_html(s)), s);
+        assert_eq!(unescape_html("&#x7E01;&#32;x"), "縁 x");
     }
 }

@@ -43,6 +43,8 @@ pub struct Document {
     pub body: Rendered,
     /// The raw Markdown body, for analysis of the text.
     pub markdown: String,
+    /// The line of the source file the Markdown body starts on.
+    pub body_line: usize,
     /// Hash of the whole source file: what the analysis cache is keyed by.
     pub content_hash: String,
 }
@@ -163,6 +165,7 @@ fn parse_document(
         bundle_dir: is_bundle.then(|| path.parent().unwrap_or(Path::new("")).to_path_buf()),
         body,
         markdown: split.body.to_string(),
+        body_line: split.body_line,
         front,
         content_hash,
     })

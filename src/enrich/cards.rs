@@ -9,10 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -69,7 +67,13 @@ struct Occurrence<'a> {
 }
 
 /// Finds every card URL in published posts and pages and makes their cards.
-pub fn resolve(site: &Site, model: &SiteModel, mode: Mode, progress: bool) -> Result<Resolved> {
+pub fn resolve(
+    site: &Site,
+    model: &SiteModel,
+    fetcher: &fetch::LazyFetcher,
+    mode: Mode,
+    progress: bool,
+) -> Result<Resolved> {
     let mut occurrences = Vec::new();
     for entry in model.posts.iter().chain(&model.pages) {
         for seg in &entry.doc.body.segments {
@@ -106,8 +110,8 @@ pub fn resolve(site: &Site, model: &SiteModel, mode: Mode, progress: bool) -> Re
         let (mut store, warning) = Store::open(&cache_path, &shown)?;
         out.warnings.extend(warning);
         let urls: Vec<&str> = remote.iter().copied().collect();
-        let fetcher = CardFetcher::new(site)?;
-        let batch = fetcher.resolve_all(&mut store, &urls, mode, progress)?;
+        let batch = CardFetcher::new(site, fetcher.get()?)
+            .resolve_all(&mut store, &urls, mode, progress)?;
         out.requests = batch.requests;
         out.revalidated = batch.revalidated;
         batch.results
@@ -171,42 +175,17 @@ struct Batch {
 }
 
 /// Fetches cards with the site's `[links]` limits, reading and writing the cache.
-pub struct CardFetcher {
+pub struct CardFetcher<'f> {
     settings: LinksConfig,
-    client: Arc<fetch::Client>,
-    runtime: tokio::runtime::Runtime,
+    fetcher: &'f fetch::Fetcher,
 }
 
-impl CardFetcher {
-    pub fn new(site: &Site) -> Result<CardFetcher> {
-        let settings = site.config.links.clone();
-        let limits = fetch::Limits {
-            connect_timeout: Duration::from_secs_f64(settings.connect_timeout),
-            timeout: Duration::from_secs_f64(settings.timeout),
-            concurrency: settings.concurrency,
-            per_host: settings.per_host,
-            allow_private_hosts: settings.allow_private_hosts,
-            user_agent: format!(
-                "Enishi/{} (static site generator; +{})",
-                env!("CARGO_PKG_VERSION"),
-                site.base_url
-            ),
-        };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the HTTP runtime")?;
-        // reqwest's client must be created inside the runtime it will run on.
-        let client = {
-            let _guard = runtime.enter();
-            Arc::new(fetch::Client::new(limits).context("cannot create the HTTP client")?)
-        };
-        Ok(CardFetcher {
-            settings,
-            client,
-            runtime,
-        })
+impl<'f> CardFetcher<'f> {
+    pub fn new(site: &Site, fetcher: &'f fetch::Fetcher) -> CardFetcher<'f> {
+        CardFetcher {
+            settings: site.config.links.clone(),
+            fetcher,
+        }
     }
 
     /// One card, for `enishi card`: same cache rules as a build.
@@ -226,9 +205,15 @@ impl CardFetcher {
             }
             None if mode == Mode::Offline => Ok(Err("not in the link cache (offline)".into())),
             None => {
-                let client = &self.client;
                 let cap = self.settings.max_bytes;
-                let fetched = self.runtime.block_on(fetch_card(client, url, None, cap));
+                let url = url.to_string();
+                let fetched = self
+                    .fetcher
+                    .run_all(vec![url], move |client, url| async move {
+                        fetch_card(&client, &url, None, cap).await
+                    })
+                    .pop()
+                    .expect("one result per item");
                 Ok(match fetched {
                     Fetch::Card(card, _) => Ok(*card),
                     Fetch::NotModified(_) => Err("unexpected 304 Not Modified".into()),
@@ -287,36 +272,24 @@ impl CardFetcher {
         }
 
         let bar = progress_bar(progress, to_fetch.len());
-        let before = self.client.requests();
+        let before = self.fetcher.requests();
         let cap = self.settings.max_bytes;
-        let fetched: Vec<(String, Option<CachedCard>, Fetch)> = self.runtime.block_on(async {
-            let mut tasks = tokio::task::JoinSet::new();
-            for (url, old) in to_fetch {
-                let client = Arc::clone(&self.client);
+        let fetched: Vec<(String, Option<CachedCard>, Fetch)> =
+            self.fetcher.run_all(to_fetch, |client, (url, old)| {
                 let bar = bar.clone();
-                tasks.spawn(async move {
+                async move {
                     let validators = old.as_ref().map(|c| c.validators.clone());
                     let result = fetch_card(&client, &url, validators.as_ref(), cap).await;
                     if let Some(bar) = bar {
                         bar.inc(1);
                     }
                     (url, old, result)
-                });
-            }
-            let mut done = Vec::new();
-            while let Some(joined) = tasks.join_next().await {
-                match joined {
-                    Ok(item) => done.push(item),
-                    // A panicking task is a bug; keep the build going without its card.
-                    Err(e) => eprintln!("warning: a link-card task failed: {e}"),
                 }
-            }
-            done
-        });
+            });
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let requests = self.client.requests() - before;
+        let requests = self.fetcher.requests() - before;
 
         let mut revalidated = 0;
         let mut rows = Vec::new();

@@ -61,6 +61,97 @@ pub enum Outcome {
     },
 }
 
+/// An HTTP client with its own small async runtime, so the rest of the build stays
+/// synchronous: callers hand it a batch of requests and block until they are done.
+pub struct Fetcher {
+    pub client: Arc<Client>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Fetcher {
+    /// A fetcher with the network limits of the site's `[links]` settings.
+    pub fn for_site(site: &crate::config::Site) -> anyhow::Result<Fetcher> {
+        use anyhow::Context;
+        let settings = &site.config.links;
+        let limits = Limits {
+            connect_timeout: Duration::from_secs_f64(settings.connect_timeout),
+            timeout: Duration::from_secs_f64(settings.timeout),
+            concurrency: settings.concurrency,
+            per_host: settings.per_host,
+            allow_private_hosts: settings.allow_private_hosts,
+            user_agent: format!(
+                "Enishi/{} (static site generator; +{})",
+                env!("CARGO_PKG_VERSION"),
+                site.base_url
+            ),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the HTTP runtime")?;
+        // reqwest's client must be created inside the runtime it will run on.
+        let client = {
+            let _guard = runtime.enter();
+            Arc::new(Client::new(limits).context("cannot create the HTTP client")?)
+        };
+        Ok(Fetcher { client, runtime })
+    }
+
+    /// Runs `work` for every item concurrently (the client's semaphores bound what is
+    /// really in flight) and returns the results in the items' order.
+    pub fn run_all<T, R, F, Fut>(&self, items: Vec<T>, work: F) -> Vec<R>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(Arc<Client>, T) -> Fut,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+    {
+        self.runtime.block_on(async {
+            let handles: Vec<_> = items
+                .into_iter()
+                .map(|item| tokio::spawn(work(Arc::clone(&self.client), item)))
+                .collect();
+            let mut out = Vec::with_capacity(handles.len());
+            for h in handles {
+                match h.await {
+                    Ok(r) => out.push(r),
+                    // Only a panic in our own code gets here; it is a bug worth crashing on.
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            }
+            out
+        })
+    }
+
+    pub fn requests(&self) -> usize {
+        self.client.requests()
+    }
+}
+
+/// A [`Fetcher`] made on first use, so a build with nothing to fetch starts no runtime.
+pub struct LazyFetcher<'s> {
+    site: &'s crate::config::Site,
+    cell: std::sync::OnceLock<Fetcher>,
+}
+
+impl<'s> LazyFetcher<'s> {
+    pub fn new(site: &'s crate::config::Site) -> LazyFetcher<'s> {
+        LazyFetcher {
+            site,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self) -> anyhow::Result<&Fetcher> {
+        if let Some(f) = self.cell.get() {
+            return Ok(f);
+        }
+        let f = Fetcher::for_site(self.site)?;
+        Ok(self.cell.get_or_init(|| f))
+    }
+}
+
 pub struct Client {
     http: reqwest::Client,
     limits: Limits,

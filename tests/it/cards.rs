@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 use encoding_rs::{EUC_JP, SHIFT_JIS};
 use enishi::config::Site;
 use enishi::enrich::cards::{self, CardFetcher, CardResult, Mode};
+use enishi::enrich::fetch::Fetcher;
 use enishi::pipeline::build;
 
 use crate::common::{TestSite, select, text_of};
 use crate::http::{Route, TestServer};
 
-const LINKS: &str = "\n[links]\nallow_private_hosts = true\ntimeout = 1.5\nconnect_timeout = 1.0\nmax_bytes = 65536\n";
+/// Image processing is off here (the images module has its own tests), so card images
+/// stay as the page gave them: https only.
+const LINKS: &str = "\n[links]\nallow_private_hosts = true\ntimeout = 1.5\nconnect_timeout = 1.0\nmax_bytes = 65536\n[images]\nenabled = false\n";
 
 fn site() -> TestSite {
     TestSite::with_config(&format!("{}{LINKS}", crate::common::SITE_TOML))
@@ -21,8 +24,8 @@ fn site() -> TestSite {
 fn fetch(url: &str) -> CardResult {
     let site = site();
     let site = Site::load(site.root(), None).unwrap();
-    CardFetcher::new(&site)
-        .unwrap()
+    let fetcher = Fetcher::for_site(&site).unwrap();
+    CardFetcher::new(&site, &fetcher)
         .resolve_one(None, url, Mode::Online)
         .unwrap()
 }
@@ -485,7 +488,8 @@ fn private_addresses_are_refused_without_the_flag() {
     let url = s.html("/private", "<title>内部</title>");
     let site = TestSite::new();
     let site = Site::load(site.root(), None).unwrap();
-    let fetcher = CardFetcher::new(&site).unwrap();
+    let fetcher = Fetcher::for_site(&site).unwrap();
+    let fetcher = CardFetcher::new(&site, &fetcher);
     let reason = fetcher
         .resolve_one(None, &url, Mode::Online)
         .unwrap()

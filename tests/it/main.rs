@@ -7,4 +7,5 @@ mod http;
 mod build;
 mod cards;
 mod errors;
+mod images;
 mod related;
