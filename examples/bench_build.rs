@@ -10,6 +10,9 @@
 //!     cargo run --release --example bench_build -- cards 500 [PER_HOST]
 //!         link cards for 500 distinct URLs from a local server answering each request
 //!         after 50 ms: first build (wall time, requests) and second build (requests)
+//!     cargo run --release --example bench_build -- images 200
+//!         200 distinct photos (mixed sizes up to 4000×3000) through the image pipeline:
+//!         wall time, peak memory, bytes in and out; then a second build
 //!
 //! Run one mode per process: peak memory is the process's high-water mark.
 
@@ -185,6 +188,25 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+fn current_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Resets VmHWM (Linux: writing 5 to clear_refs), so a later peak belongs to what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("build");
@@ -194,7 +216,8 @@ fn main() -> Result<()> {
         "related" => bench_related(n),
         "tokenize" => bench_tokenize(n),
         "cards" => bench_cards(n, args.get(2).map(|s| s.parse()).transpose()?),
-        other => anyhow::bail!("unknown mode {other} (build, related, tokenize, cards)"),
+        "images" => bench_images(n),
+        other => anyhow::bail!("unknown mode {other} (build, related, tokenize, cards, images)"),
     }
 }
 
@@ -377,5 +400,99 @@ fn bench_cards(n: usize, per_host: Option<usize>) -> Result<()> {
         );
     }
     println!("server saw {} requests in all", server.total_hits());
+    Ok(())
+}
+
+fn bench_images(n: usize) -> Result<()> {
+    use image::ImageEncoder;
+    const SIZES: &[(u32, u32)] = &[
+        (4000, 3000),
+        (3000, 2000),
+        (1920, 1080),
+        (1200, 800),
+        (800, 600),
+        (640, 480),
+    ];
+    let server = http::TestServer::start();
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("site.toml"),
+        "title = \"bench\"\nbase_url = \"https://bench.example/\"\n[links]\nallow_private_hosts = true\ntimeout = 60.0\n",
+    )?;
+    let posts = dir.path().join("content/posts");
+    std::fs::create_dir_all(&posts)?;
+    let started = Instant::now();
+    let mut body = String::new();
+    let mut served = 0u64;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for i in 0..n {
+        let (w, h) = SIZES[i % SIZES.len()];
+        let shift = (rng.next() % 64) as u8;
+        // A photo-like picture: gradients plus noise, different for every image.
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let n = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 32) as u8;
+            image::Rgb([
+                ((x * 200 / w) as u8).wrapping_add(shift).saturating_add(n),
+                ((y * 200 / h) as u8).saturating_add(n),
+                (((x + y) * 100 / (w + h)) as u8).wrapping_add(shift),
+            ])
+        });
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92).write_image(
+            &img,
+            w,
+            h,
+            image::ExtendedColorType::Rgb8,
+        )?;
+        served += bytes.len() as u64;
+        let url = server.reply(
+            &format!("/photos/{i}.jpg"),
+            200,
+            &[("Content-Type", "image/jpeg")],
+            bytes,
+        );
+        body.push_str(&format!("![写真{i}]({url})\n\n"));
+    }
+    println!(
+        "generated {n} JPEGs ({:.1} MB) in {:.1} s",
+        served as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::write(
+        posts.join("photos.md"),
+        format!("---\ntitle: 写真集\ndate: 2024-01-01\n---\n\n{body}"),
+    )?;
+    let opts = BuildOptions {
+        source: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    // The server holds every original in this process: report the build's own peak
+    // on top of what was resident before it.
+    let before = current_rss_mb();
+    reset_peak_rss();
+    println!("resident before the build (server with all originals): {before:.0} MB");
+    for label in ["first", "second"] {
+        let started = Instant::now();
+        let report = build(&opts)?;
+        let (bytes_in, bytes_out) = report.image_bytes;
+        println!(
+            "{label} build: {:.2} s, {} image requests, {} variants encoded, {} warnings, originals {:.1} MB → largest copies {:.1} MB ({:.0}% smaller), peak RSS {:.0} MB",
+            started.elapsed().as_secs_f64(),
+            report.image_requests,
+            report.images_encoded,
+            report.warnings.len(),
+            bytes_in as f64 / 1e6,
+            bytes_out as f64 / 1e6,
+            100.0 * (1.0 - bytes_out as f64 / bytes_in.max(1) as f64),
+            peak_rss_mb()
+        );
+    }
+    let out: u64 = walkdir::WalkDir::new(dir.path().join("public/_img"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum();
+    println!("all variants written: {:.1} MB", out as f64 / 1e6);
     Ok(())
 }

@@ -262,7 +262,8 @@ fn original_path(dir: &Path, url: &str) -> PathBuf {
 }
 
 enum Fetch {
-    Body(Vec<u8>, Validators),
+    /// Fetched, checked and saved to disk; the hash of its bytes.
+    Saved(String, Validators),
     NotModified(Validators),
     Failed(String),
 }
@@ -336,6 +337,7 @@ fn originals(
     let bar = progress_bar(progress, to_fetch.len());
     let fetched = fetcher.run_all(to_fetch, |client, (url, old)| {
         let bar = bar.clone();
+        let path = original_path(dir, &url);
         async move {
             let validators = old.as_ref().map(|c| c.validators.clone());
             let result = match Url::parse(&url) {
@@ -344,7 +346,17 @@ fn originals(
                     .get(&parsed, validators.as_ref(), BodyLimit::Whole { cap })
                     .await
                 {
-                    Ok(Outcome::Fetched(f)) => Fetch::Body(f.body, f.validators),
+                    // Saved at once, so at most `concurrency` bodies are in memory.
+                    Ok(Outcome::Fetched(f)) => match sniff(&f.body) {
+                        Ok(_) => match write_atomic(&path, &f.body) {
+                            Ok(()) => Fetch::Saved(
+                                blake3::hash(&f.body).to_hex().to_string(),
+                                f.validators,
+                            ),
+                            Err(e) => Fetch::Failed(format!("{e:#}")),
+                        },
+                        Err(reason) => Fetch::Failed(reason),
+                    },
                     Ok(Outcome::NotModified { validators }) => Fetch::NotModified(validators),
                     Err(reason) => Fetch::Failed(reason),
                 },
@@ -362,14 +374,7 @@ fn originals(
     for (url, old, fetch) in fetched {
         let path = original_path(dir, &url);
         let (result, validators) = match fetch {
-            Fetch::Body(body, validators) => match sniff(&body) {
-                Ok(_) => {
-                    let hash = blake3::hash(&body).to_hex().to_string();
-                    write_atomic(&path, &body)?;
-                    (Ok(hash), validators)
-                }
-                Err(reason) => (Err(reason), validators),
-            },
+            Fetch::Saved(hash, validators) => (Ok(hash), validators),
             Fetch::NotModified(v) => match old.as_ref().and_then(|c| c.content_hash.clone()) {
                 Some(hash) => (Ok(hash), v),
                 None => (Err("HTTP 304 to an unconditional request".into()), v),
