@@ -15,7 +15,7 @@ use crate::enrich::{cards, images};
 use crate::model::{self, ModelOptions, SiteModel};
 use crate::output::Staging;
 use crate::related;
-use crate::render::Renderer;
+use crate::render::{OutputFile, Renderer};
 use crate::theme::{self, StaticSource, Theme};
 
 #[derive(Debug, Clone, Default)]
@@ -65,8 +65,25 @@ pub struct Analyzed {
 }
 
 pub fn load_and_analyze(opts: &BuildOptions) -> Result<Analyzed> {
+    load_and_analyze_with(opts, None)
+}
+
+/// What `enishi serve` keeps between rebuilds so an edit re-does only what changed.
+#[derive(Default)]
+pub struct Warm {
+    pub docs: crate::content::Memo,
+    pub related: related::Memo,
+}
+
+fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Analyzed> {
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
-    let docs = crate::content::load(&site)?;
+    let (docs, related_memo) = match warm {
+        Some(w) => (
+            crate::content::load_with(&site, &mut w.docs)?,
+            Some(&mut w.related),
+        ),
+        None => (crate::content::load(&site)?, None),
+    };
     let now = opts.now.unwrap_or_else(|| Utc::now().fixed_offset());
     let model = model::build(
         &site,
@@ -76,7 +93,7 @@ pub fn load_and_analyze(opts: &BuildOptions) -> Result<Analyzed> {
             now,
         },
     )?;
-    let related = related::compute(&site, &model, opts.progress)?;
+    let related = related::compute_with(&site, &model, opts.progress, related_memo)?;
     Ok(Analyzed {
         site,
         model,
@@ -84,9 +101,57 @@ pub fn load_and_analyze(opts: &BuildOptions) -> Result<Analyzed> {
     })
 }
 
+/// The whole site, rendered and checked, not yet written anywhere.
+pub struct Generated {
+    pub site: Site,
+    /// Rendered pages (HTML, XML, text) by output path.
+    pub pages: Vec<OutputFile>,
+    /// Files copied as they are (theme and site static files, bundle files, images).
+    pub files: BTreeMap<String, StaticSource>,
+    pub report: BuildReport,
+}
+
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let started = Instant::now();
-    let analyzed = load_and_analyze(opts)?;
+    let generated = generate(opts, None)?;
+    let Generated {
+        pages,
+        files,
+        mut report,
+        ..
+    } = generated;
+    let staging = Staging::new(&report.output)?;
+    pages
+        .par_iter()
+        .map(|p| staging.write(&p.path, &p.bytes))
+        .collect::<Result<()>>()?;
+    files
+        .iter()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|(rel, src)| match src {
+            StaticSource::File(path) => staging.copy(path, rel),
+            StaticSource::Builtin(bytes) => staging.write(rel, bytes),
+        })
+        .collect::<Result<()>>()?;
+    if opts.strict && !report.warnings.is_empty() {
+        // The staging folder is dropped (and removed); public/ stays as it was.
+        return Err(anyhow!(
+            "--strict: {} warning(s), so the build stopped and the output was left as it was: {}",
+            report.warnings.len(),
+            report.warnings.join(" | ")
+        ));
+    }
+    staging.commit()?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Load → parse → enrich → analyze → render → audit, all in memory. `warm` carries
+/// parsed documents and term counts from the previous run (for `serve`).
+pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generated> {
+    let started = Instant::now();
+    let analyzed = load_and_analyze_with(opts, warm)?;
     let Analyzed {
         site,
         model,
@@ -113,19 +178,32 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .output
         .clone()
         .unwrap_or_else(|| site.root.join("public"));
-    let mut assets = theme.static_files()?;
-    theme::collect_dir(&site.root.join("static"), &mut assets)?;
+    let mut files = theme.static_files()?;
+    theme::collect_dir(&site.root.join("static"), &mut files)?;
     let bundles = bundle_files(&model)?;
-
-    for p in &pages {
-        if p.path.ends_with(".html") {
-            warnings.extend(audit::mixed_content_html(
-                &p.path,
-                &String::from_utf8_lossy(&p.bytes),
+    let page_paths: std::collections::BTreeSet<&str> =
+        pages.iter().map(|p| p.path.as_str()).collect();
+    for rel in files.keys().chain(bundles.keys()) {
+        if page_paths.contains(rel.as_str()) {
+            return Err(anyhow!(
+                "static file {rel} would overwrite a generated page of the same path (rename or remove it)"
             ));
         }
     }
-    for (rel, src) in &assets {
+    files.extend(bundles);
+    if let Some(images) = &images {
+        for (rel, path) in &images.files {
+            files.insert(rel.clone(), StaticSource::File(path.clone()));
+        }
+    }
+
+    let audits: Vec<Vec<String>> = pages
+        .par_iter()
+        .filter(|p| p.path.ends_with(".html"))
+        .map(|p| audit::mixed_content_html(&p.path, &String::from_utf8_lossy(&p.bytes)))
+        .collect();
+    warnings.extend(audits.into_iter().flatten());
+    for (rel, src) in &files {
         if rel.ends_with(".css") {
             let css = match src {
                 StaticSource::File(path) => std::fs::read(path)
@@ -138,53 +216,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             ));
         }
     }
-    let image_files = images.as_ref().map(|i| i.files.clone()).unwrap_or_default();
 
-    let mut origins: BTreeMap<&str, String> = BTreeMap::new();
-    for p in &pages {
-        origins.insert(&p.path, "a generated page".into());
-    }
-    for rel in assets.keys().chain(bundles.keys()) {
-        if origins.contains_key(rel.as_str()) {
-            return Err(anyhow!(
-                "static file {rel} would overwrite a generated page of the same path (rename or remove it)"
-            ));
-        }
-    }
-
-    let staging = Staging::new(&output)?;
-    pages
-        .par_iter()
-        .map(|p| staging.write(&p.path, &p.bytes))
-        .collect::<Result<()>>()?;
-    assets
-        .iter()
-        .chain(bundles.iter())
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|(rel, src)| match src {
-            StaticSource::File(path) => staging.copy(path, rel),
-            StaticSource::Builtin(bytes) => staging.write(rel, bytes),
-        })
-        .collect::<Result<()>>()?;
-    image_files
-        .par_iter()
-        .map(|(rel, path)| staging.copy(path, rel))
-        .collect::<Result<()>>()?;
-    if opts.strict && !warnings.is_empty() {
-        // The staging folder is dropped (and removed); public/ stays as it was.
-        return Err(anyhow!(
-            "--strict: {} warning(s), so the build stopped and the output was left as it was: {}",
-            warnings.len(),
-            warnings.join(" | ")
-        ));
-    }
-    staging.commit()?;
-
-    Ok(BuildReport {
+    let report = BuildReport {
         output,
         pages: pages.len(),
-        files: pages.len() + assets.len() + bundles.len(),
+        files: pages.len() + files.len(),
         posts: model.posts.len(),
         skipped: model.skipped.len(),
         tokenized: related.tokenized,
@@ -196,6 +232,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             .map_or((0, 0), |i| (i.bytes_in, i.bytes_out)),
         warnings,
         elapsed: started.elapsed(),
+    };
+    Ok(Generated {
+        site,
+        pages,
+        files,
+        report,
     })
 }
 

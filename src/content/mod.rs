@@ -82,10 +82,47 @@ pub fn load(site: &Site) -> Result<Vec<Document>> {
     results.into_iter().collect()
 }
 
+/// Parsed documents kept between rebuilds (by `enishi serve`): a file whose bytes
+/// did not change is not parsed again.
+#[derive(Default)]
+pub struct Memo {
+    docs: std::collections::HashMap<PathBuf, Document>,
+}
+
+/// [`load`], reusing the documents of `memo` whose files are unchanged.
+pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
+    let files = discover(site)?;
+    let results: Vec<Result<Document>> = files
+        .par_iter()
+        .map(|p| {
+            let source = display_rel(&site.root, p);
+            let bytes = std::fs::read(p).with_context(|| format!("{source}: cannot read file"))?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            match memo.docs.get(p) {
+                Some(doc) if doc.content_hash == hash => Ok(doc.clone()),
+                _ => parse_bytes(site, p, source, bytes, hash),
+            }
+        })
+        .collect();
+    let docs: Vec<Document> = results.into_iter().collect::<Result<_>>()?;
+    memo.docs = files.into_iter().zip(docs.iter().cloned()).collect();
+    Ok(docs)
+}
+
 pub fn load_one(site: &Site, path: &Path) -> Result<Document> {
     let source = display_rel(&site.root, path);
     let bytes = std::fs::read(path).with_context(|| format!("{source}: cannot read file"))?;
     let content_hash = blake3::hash(&bytes).to_hex().to_string();
+    parse_bytes(site, path, source, bytes, content_hash)
+}
+
+fn parse_bytes(
+    site: &Site,
+    path: &Path,
+    source: String,
+    bytes: Vec<u8>,
+    content_hash: String,
+) -> Result<Document> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..valid]

@@ -66,7 +66,25 @@ pub fn features(tokenizer: &Tokenizer, doc: &Document) -> Result<DocFeatures> {
     Ok(f)
 }
 
+/// Term counts kept in memory between rebuilds (by `enishi serve`), so an edit
+/// costs one post's analysis and no cache reads.
+#[derive(Default)]
+pub struct Memo {
+    fingerprint: String,
+    /// By source path: content hash and features.
+    features: std::collections::HashMap<String, (String, DocFeatures)>,
+}
+
 pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome> {
+    compute_with(site, model, progress, None)
+}
+
+pub fn compute_with(
+    site: &Site,
+    model: &SiteModel,
+    progress: bool,
+    mut memo: Option<&mut Memo>,
+) -> Result<Outcome> {
     let cfg = &site.config.related;
     let tokenizer = tokenizer_for(site)?;
     let fingerprint = tokenizer.fingerprint().to_string();
@@ -75,17 +93,34 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
     let (mut store, warning) = Store::open(&cache_path, &shown)?;
     let warnings: Vec<String> = warning.into_iter().collect();
 
-    let mut cached = store.load_analysis(&fingerprint)?;
     let docs: Vec<&Document> = model.posts.iter().map(|e| &e.doc).collect();
+    if let Some(m) = memo.as_deref_mut()
+        && m.fingerprint != fingerprint
+    {
+        m.fingerprint = fingerprint.clone();
+        m.features.clear();
+    }
     let mut features: Vec<Option<DocFeatures>> = docs
         .iter()
         .map(|d| {
-            cached
-                .remove(&d.source)
-                .filter(|c| c.content_hash == d.content_hash)
-                .map(|c| c.features)
+            let m = memo.as_deref()?;
+            m.features
+                .get(&d.source)
+                .filter(|(hash, _)| *hash == d.content_hash)
+                .map(|(_, f)| f.clone())
         })
         .collect();
+    if features.iter().any(Option::is_none) {
+        let mut cached = store.load_analysis(&fingerprint)?;
+        for (i, d) in docs.iter().enumerate() {
+            if features[i].is_none() {
+                features[i] = cached
+                    .remove(&d.source)
+                    .filter(|c| c.content_hash == d.content_hash)
+                    .map(|c| c.features);
+            }
+        }
+    }
     let todo: Vec<usize> = (0..docs.len()).filter(|&i| features[i].is_none()).collect();
 
     let bar = progress_bar(progress, todo.len());
@@ -169,6 +204,13 @@ pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome
     store
         .save(&fingerprint, &rows, &settings, &stored)
         .with_context(|| format!("{shown}: cannot update the cache"))?;
+    if let Some(m) = memo {
+        m.features = docs
+            .iter()
+            .zip(&features)
+            .map(|(d, f)| (d.source.clone(), (d.content_hash.clone(), f.clone())))
+            .collect();
+    }
 
     Ok(Outcome {
         links,
