@@ -10,6 +10,9 @@
 //!     cargo run --release --example bench_build -- cards 500 [PER_HOST]
 //!         link cards for 500 distinct URLs from a local server answering each request
 //!         after 50 ms: first build (wall time, requests) and second build (requests)
+//!     cargo run --release --example bench_build -- serve 1000
+//!         `serve --watch` on a generated site: time from saving one post to the reload
+//!         event, over several edits (median and worst)
 //!     cargo run --release --example bench_build -- images 200
 //!         200 distinct photos (mixed sizes up to 4000×3000) through the image pipeline:
 //!         wall time, peak memory, bytes in and out; then a second build
@@ -217,11 +220,13 @@ fn main() -> Result<()> {
         "tokenize" => bench_tokenize(n),
         "cards" => bench_cards(n, args.get(2).map(|s| s.parse()).transpose()?),
         "images" => bench_images(n),
+        "serve" => bench_serve(n),
         other => anyhow::bail!("unknown mode {other} (build, related, tokenize, cards, images)"),
     }
 }
 
-fn bench_build(n: usize) -> Result<()> {
+/// A generated site of `n` posts in a temp dir; returns it and its Markdown bytes.
+fn generated_site(n: usize) -> Result<(tempfile::TempDir, usize)> {
     let dir = tempfile::tempdir()?;
     std::fs::write(
         dir.path().join("site.toml"),
@@ -242,6 +247,11 @@ fn bench_build(n: usize) -> Result<()> {
         bytes += text.len();
         std::fs::write(posts.join(format!("p{i:06}.md")), text)?;
     }
+    Ok((dir, bytes))
+}
+
+fn bench_build(n: usize) -> Result<()> {
+    let (dir, bytes) = generated_site(n)?;
     let opts = BuildOptions {
         source: dir.path().to_path_buf(),
         ..Default::default()
@@ -494,5 +504,67 @@ fn bench_images(n: usize) -> Result<()> {
         .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
         .sum();
     println!("all variants written: {:.1} MB", out as f64 / 1e6);
+    Ok(())
+}
+
+fn bench_serve(n: usize) -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let (dir, _) = generated_site(n)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let source = dir.path().to_path_buf();
+    std::thread::spawn(move || {
+        enishi::serve::serve(enishi::serve::ServeOptions {
+            source,
+            bind: "127.0.0.1".parse().unwrap(),
+            port,
+            drafts: true,
+            watch: true,
+            open: false,
+        })
+    });
+    let addr = format!("127.0.0.1:{port}");
+    let mut stream = loop {
+        if let Ok(s) = std::net::TcpStream::connect(&addr) {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    write!(
+        stream,
+        "GET /__enishi/events HTTP/1.1\r\nHost: {addr}\r\n\r\n"
+    )?;
+    let mut lines = BufReader::new(stream).lines();
+    // Skip the response head.
+    for line in lines.by_ref() {
+        if line?.is_empty() {
+            break;
+        }
+    }
+    let post = dir.path().join("content/posts/p000007.md");
+    let original = std::fs::read_to_string(&post)?;
+    let mut times = Vec::new();
+    for round in 0..9 {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let edited = original.replace("はじめに", &format!("はじめに（改訂{round}）"));
+        let t = Instant::now();
+        std::fs::write(&post, edited)?;
+        for line in lines.by_ref() {
+            if line?.trim() == "event: reload" {
+                break;
+            }
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "serve {n} posts: save → reload event median {:.0} ms, fastest {:.0} ms, slowest {:.0} ms over {} edits, peak RSS {:.0} MB",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+        times.len(),
+        peak_rss_mb()
+    );
     Ok(())
 }

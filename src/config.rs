@@ -180,6 +180,9 @@ pub struct Site {
     pub tz: Tz,
     /// `base_url` with exactly one trailing slash.
     pub base_url: String,
+    /// `base_url` as site.toml gives it, even when `--base-url` or `serve` overrides it:
+    /// posts link to the site under this address.
+    pub configured_base_url: String,
     /// The path part of `base_url` without its trailing slash ("" or "/blog").
     pub base_path: String,
 }
@@ -194,10 +197,15 @@ impl Site {
             )
         })?;
         let mut config = parse_config(&text, Path::new(CONFIG_FILE))?;
+        let configured = config.base_url.clone();
         if let Some(url) = base_url_override {
             config.base_url = url.to_string();
         }
-        Site::from_config(root, config, Path::new(CONFIG_FILE))
+        let mut site = Site::from_config(root, config, Path::new(CONFIG_FILE))?;
+        if let Some((base, _)) = split_base_url(&configured) {
+            site.configured_base_url = base;
+        }
+        Ok(site)
     }
 
     /// A site with every default, for commands that can run outside a site.
@@ -263,6 +271,7 @@ impl Site {
             root: root.to_path_buf(),
             config,
             tz,
+            configured_base_url: base_url.clone(),
             base_url,
             base_path,
         })

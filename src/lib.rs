@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod related;
 pub mod render;
 pub mod scaffold;
+pub mod serve;
 pub mod store;
 pub mod theme;
 pub mod util;

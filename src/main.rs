@@ -59,6 +59,30 @@ enum Command {
         #[command(flatten)]
         links: LinkFlags,
     },
+    /// Serve the site from memory for writing, rebuilding and reloading on save.
+    Serve {
+        /// The site folder, holding site.toml.
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+        /// Rebuild on every change and reload the browser.
+        #[arg(long, short)]
+        watch: bool,
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, short, default_value_t = 1313)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Show drafts and future posts (the default while serving).
+        #[arg(long, conflicts_with = "no_drafts")]
+        drafts: bool,
+        /// Hide drafts and future posts, as the published site does.
+        #[arg(long)]
+        no_drafts: bool,
+        /// Open the site in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Create a new site skeleton in DIR.
     Init {
         /// The folder to create the site in.
@@ -151,6 +175,22 @@ fn main() -> ExitCode {
             json,
             links,
         } => card(source, &url, json, links.mode()),
+        Command::Serve {
+            source,
+            watch,
+            port,
+            bind,
+            drafts: _,
+            no_drafts,
+            open,
+        } => enishi::serve::serve(enishi::serve::ServeOptions {
+            source,
+            bind,
+            port,
+            drafts: !no_drafts,
+            watch,
+            open,
+        }),
         Command::Init { dir } => init(dir),
         Command::New {
             what:
@@ -171,22 +211,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", enishi::util::one_line(&e));
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes on one line.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in e.chain() {
-        let s = cause.to_string().replace('\n', " ");
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-    }
-    parts.join(": ")
 }
 
 fn build(opts: BuildOptions) -> Result<()> {

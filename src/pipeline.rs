@@ -75,7 +75,33 @@ pub struct Warm {
     pub related: related::Memo,
 }
 
+/// Prints how long each stage took when `ENISHI_TIMINGS` is set (for profiling).
+struct Timings {
+    on: bool,
+    last: Instant,
+}
+
+impl Timings {
+    fn new() -> Timings {
+        Timings {
+            on: std::env::var_os("ENISHI_TIMINGS").is_some(),
+            last: Instant::now(),
+        }
+    }
+
+    fn stage(&mut self, name: &str) {
+        if self.on {
+            eprintln!(
+                "timing: {name:<10} {:>7.1} ms",
+                self.last.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        self.last = Instant::now();
+    }
+}
+
 fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Analyzed> {
+    let mut t = Timings::new();
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
     let (docs, related_memo) = match warm {
         Some(w) => (
@@ -84,6 +110,7 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
         ),
         None => (crate::content::load(&site)?, None),
     };
+    t.stage("load");
     let now = opts.now.unwrap_or_else(|| Utc::now().fixed_offset());
     let model = model::build(
         &site,
@@ -93,7 +120,9 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
             now,
         },
     )?;
+    t.stage("model");
     let related = related::compute_with(&site, &model, opts.progress, related_memo)?;
+    t.stage("related");
     Ok(Analyzed {
         site,
         model,
@@ -109,6 +138,65 @@ pub struct Generated {
     /// Files copied as they are (theme and site static files, bundle files, images).
     pub files: BTreeMap<String, StaticSource>,
     pub report: BuildReport,
+    /// What `--offline` could not take from the cache.
+    pub uncached: Uncached,
+}
+
+/// Link cards and images missing from the cache, for `serve` to fetch in the background.
+#[derive(Debug, Clone, Default)]
+pub struct Uncached {
+    pub cards: Vec<String>,
+    pub images: Vec<images::ImageUse>,
+}
+
+impl Uncached {
+    pub fn is_empty(&self) -> bool {
+        self.cards.is_empty() && self.images.is_empty()
+    }
+}
+
+/// Mixed-content warnings for rendered pages and the stylesheets among `files`.
+pub fn audit(pages: &[OutputFile], files: &BTreeMap<String, StaticSource>) -> Result<Vec<String>> {
+    let mut warnings: Vec<String> = pages
+        .par_iter()
+        .filter(|p| p.path.ends_with(".html"))
+        .map(|p| audit::mixed_content_html(&p.path, &String::from_utf8_lossy(&p.bytes)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect();
+    for (rel, src) in files {
+        if rel.ends_with(".css") {
+            let css = match src {
+                StaticSource::File(path) => std::fs::read(path)
+                    .with_context(|| format!("{}: cannot read", path.display()))?,
+                StaticSource::Builtin(bytes) => bytes.to_vec(),
+            };
+            warnings.extend(audit::mixed_content_css(
+                rel,
+                &String::from_utf8_lossy(&css),
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// Fetches what a build could not take from the cache; returns the requests made.
+pub fn fetch_uncached(opts: &BuildOptions, uncached: &Uncached) -> Result<usize> {
+    let site = Site::load(&opts.source, opts.base_url.as_deref())?;
+    let fetcher = LazyFetcher::new(&site);
+    let mut requests = cards::prefetch(&site, &fetcher, &uncached.cards)?;
+    if site.config.images.enabled && !uncached.images.is_empty() {
+        requests += images::resolve(
+            &site,
+            &fetcher,
+            &uncached.images,
+            cards::Mode::Online,
+            false,
+        )?
+        .requests;
+    }
+    Ok(requests)
 }
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
@@ -151,7 +239,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 /// parsed documents and term counts from the previous run (for `serve`).
 pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generated> {
     let started = Instant::now();
+    let serving = warm.is_some();
     let analyzed = load_and_analyze_with(opts, warm)?;
+    let mut t = Timings::new();
     let Analyzed {
         site,
         model,
@@ -162,6 +252,7 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
     // Started only if something is fetched.
     let fetcher = LazyFetcher::new(&site);
     let cards = cards::resolve(&site, &model, &fetcher, opts.links, opts.progress)?;
+    t.stage("cards");
     let mut warnings = related.warnings;
     warnings.extend(cards.warnings);
     let images = if site.config.images.enabled {
@@ -172,7 +263,9 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
     } else {
         None
     };
+    t.stage("images");
     let pages = renderer.render_site(&model, &related.links, &cards.cards, images.as_ref())?;
+    t.stage("render");
 
     let output = opts
         .output
@@ -197,26 +290,11 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
         }
     }
 
-    let audits: Vec<Vec<String>> = pages
-        .par_iter()
-        .filter(|p| p.path.ends_with(".html"))
-        .map(|p| audit::mixed_content_html(&p.path, &String::from_utf8_lossy(&p.bytes)))
-        .collect();
-    warnings.extend(audits.into_iter().flatten());
-    for (rel, src) in &files {
-        if rel.ends_with(".css") {
-            let css = match src {
-                StaticSource::File(path) => std::fs::read(path)
-                    .with_context(|| format!("{}: cannot read", path.display()))?,
-                StaticSource::Builtin(bytes) => bytes.to_vec(),
-            };
-            warnings.extend(audit::mixed_content_css(
-                rel,
-                &String::from_utf8_lossy(&css),
-            ));
-        }
+    // `serve` audits only the pages a rebuild changed (see serve.rs).
+    if !serving {
+        warnings.extend(audit(&pages, &files)?);
     }
-
+    t.stage("audit");
     let report = BuildReport {
         output,
         pages: pages.len(),
@@ -233,11 +311,16 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
         warnings,
         elapsed: started.elapsed(),
     };
+    let uncached = Uncached {
+        cards: cards.uncached,
+        images: images.map(|i| i.uncached).unwrap_or_default(),
+    };
     Ok(Generated {
         site,
         pages,
         files,
         report,
+        uncached,
     })
 }
 

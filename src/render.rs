@@ -402,8 +402,9 @@ impl<'a> Renderer<'a> {
     /// A card for a post or page of this site, made without any request.
     fn local_card(&self, url: &str, target: &Entry) -> CardView {
         let doc = &target.doc;
+        // Linked by its path, so the card works on preview deployments and in `serve`.
         CardView {
-            url: url.to_string(),
+            url: self.site.url(&encode_path(&target.path)),
             title: doc.front.title.clone(),
             description: doc
                 .front

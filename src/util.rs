@@ -61,6 +61,19 @@ pub fn display_rel(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// An error and its causes on one line, without repeating a cause that an outer
+/// message already quotes.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

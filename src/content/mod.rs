@@ -40,9 +40,10 @@ pub struct Document {
     pub section: String,
     /// For a page bundle (`…/name/index.md`), the folder whose other files are copied beside the page.
     pub bundle_dir: Option<PathBuf>,
-    pub body: Rendered,
+    /// Shared: `serve` keeps documents between rebuilds and clones them cheaply.
+    pub body: std::sync::Arc<Rendered>,
     /// The raw Markdown body, for analysis of the text.
-    pub markdown: String,
+    pub markdown: std::sync::Arc<str>,
     /// The line of the source file the Markdown body starts on.
     pub body_line: usize,
     /// Hash of the whole source file: what the analysis cache is keyed by.
@@ -86,26 +87,37 @@ pub fn load(site: &Site) -> Result<Vec<Document>> {
 /// did not change is not parsed again.
 #[derive(Default)]
 pub struct Memo {
-    docs: std::collections::HashMap<PathBuf, Document>,
+    /// By path: the file's size and modification time when it was parsed.
+    docs: std::collections::HashMap<PathBuf, (Option<(u64, std::time::SystemTime)>, Document)>,
 }
 
 /// [`load`], reusing the documents of `memo` whose files are unchanged.
 pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
     let files = discover(site)?;
-    let results: Vec<Result<Document>> = files
+    let results: Vec<Result<_>> = files
         .par_iter()
         .map(|p| {
+            let stamp = std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)));
+            if let Some((Some(old), doc)) = memo.docs.get(p)
+                && Some(*old) == stamp
+            {
+                return Ok((stamp, doc.clone()));
+            }
             let source = display_rel(&site.root, p);
             let bytes = std::fs::read(p).with_context(|| format!("{source}: cannot read file"))?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
             match memo.docs.get(p) {
-                Some(doc) if doc.content_hash == hash => Ok(doc.clone()),
-                _ => parse_bytes(site, p, source, bytes, hash),
+                Some((_, doc)) if doc.content_hash == hash => Ok((stamp, doc.clone())),
+                _ => parse_bytes(site, p, source, bytes, hash).map(|d| (stamp, d)),
             }
         })
         .collect();
-    let docs: Vec<Document> = results.into_iter().collect::<Result<_>>()?;
-    memo.docs = files.into_iter().zip(docs.iter().cloned()).collect();
+    let loaded: Vec<(Option<(u64, std::time::SystemTime)>, Document)> =
+        results.into_iter().collect::<Result<_>>()?;
+    let docs: Vec<Document> = loaded.iter().map(|(_, d)| d.clone()).collect();
+    memo.docs = files.into_iter().zip(loaded).collect();
     Ok(docs)
 }
 
@@ -200,8 +212,8 @@ fn parse_document(
         slug,
         section,
         bundle_dir: is_bundle.then(|| path.parent().unwrap_or(Path::new("")).to_path_buf()),
-        body,
-        markdown: split.body.to_string(),
+        body: std::sync::Arc::new(body),
+        markdown: split.body.into(),
         body_line: split.body_line,
         front,
         content_hash,

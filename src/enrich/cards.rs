@@ -57,6 +57,27 @@ pub struct Resolved {
     pub requests: usize,
     /// Answers of 304 Not Modified to a conditional request.
     pub revalidated: usize,
+    /// URLs that `Mode::Offline` could not serve from the cache (for `serve`'s
+    /// background fetch).
+    pub uncached: Vec<String>,
+}
+
+/// Fetches (online) the cards of `urls` into the cache; returns the requests made.
+pub fn prefetch(site: &Site, fetcher: &fetch::LazyFetcher, urls: &[String]) -> Result<usize> {
+    if urls.is_empty() || !site.config.links.enabled {
+        return Ok(0);
+    }
+    let cache_path = site.cache_path();
+    let shown = crate::util::display_rel(&site.root, &cache_path);
+    let (mut store, _) = Store::open(&cache_path, &shown)?;
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let batch = CardFetcher::new(site, fetcher.get()?).resolve_all(
+        &mut store,
+        &urls,
+        Mode::Online,
+        false,
+    )?;
+    Ok(batch.requests)
 }
 
 /// One place a URL stands alone in a paragraph.
@@ -114,6 +135,7 @@ pub fn resolve(
             .resolve_all(&mut store, &urls, mode, progress)?;
         out.requests = batch.requests;
         out.revalidated = batch.revalidated;
+        out.uncached = batch.uncached;
         batch.results
     } else {
         remote
@@ -143,7 +165,9 @@ pub fn resolve(
 
 /// The site path of a URL under the site's base_url (`/2018/05/26/a/`), unencoded.
 pub fn local_path(site: &Site, url: &str) -> Option<String> {
-    let rest = url.strip_prefix(&site.base_url)?;
+    let rest = url
+        .strip_prefix(&site.base_url)
+        .or_else(|| url.strip_prefix(&site.configured_base_url))?;
     let rest = rest.split(['?', '#']).next().unwrap_or_default();
     let decoded = percent_encoding::percent_decode_str(rest)
         .decode_utf8()
@@ -172,6 +196,8 @@ struct Batch {
     results: HashMap<String, CardResult>,
     requests: usize,
     revalidated: usize,
+    /// URLs `--offline` found no cache entry for.
+    uncached: Vec<String>,
 }
 
 /// Fetches cards with the site's `[links]` limits, reading and writing the cache.
@@ -236,6 +262,7 @@ impl<'f> CardFetcher<'f> {
         let err_ttl = (self.settings.failure_ttl_hours * 3_600.0) as i64;
 
         let mut results: HashMap<String, CardResult> = HashMap::new();
+        let mut uncached = Vec::new();
         // URLs to fetch, with the cached entry to revalidate (if any).
         let mut to_fetch: Vec<(String, Option<CachedCard>)> = Vec::new();
         for &url in urls {
@@ -249,6 +276,7 @@ impl<'f> CardFetcher<'f> {
                     results.insert(url.to_string(), c.result.clone());
                 }
                 (Mode::Offline, None) => {
+                    uncached.push(url.to_string());
                     results.insert(
                         url.to_string(),
                         Err("not in the link cache (--offline makes no requests)".into()),
@@ -268,6 +296,7 @@ impl<'f> CardFetcher<'f> {
                 results,
                 requests: 0,
                 revalidated: 0,
+                uncached,
             });
         }
 
@@ -326,6 +355,7 @@ impl<'f> CardFetcher<'f> {
             results,
             requests,
             revalidated,
+            uncached,
         })
     }
 }

@@ -110,6 +110,8 @@ pub struct Images {
     /// Bytes of the originals used, and of the largest variant of each.
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Uses whose image `Mode::Offline` found no cache entry for (for `serve`).
+    pub uncached: Vec<ImageUse>,
 }
 
 /// Fetches, processes and caches every image in `uses`.
@@ -139,8 +141,14 @@ pub fn resolve(
     // 1. Originals: from the cache, or fetched.
     let urls: BTreeSet<&str> = uses.iter().map(|u| u.url.as_str()).collect();
     let urls: Vec<&str> = urls.into_iter().collect();
-    let (originals, requests) = originals(site, fetcher, &mut store, &dir, &urls, mode, progress)?;
+    let (originals, requests, uncached) =
+        originals(site, fetcher, &mut store, &dir, &urls, mode, progress)?;
     out.requests = requests;
+    out.uncached = uses
+        .iter()
+        .filter(|u| uncached.contains(&u.url))
+        .cloned()
+        .collect();
 
     // 2. Variants: reused when the store knows them and their files exist, else made.
     let spec = spec_key(settings);
@@ -277,13 +285,14 @@ fn originals(
     urls: &[&str],
     mode: Mode,
     progress: bool,
-) -> Result<(Originals, usize)> {
+) -> Result<(Originals, usize, Vec<String>)> {
     let links = &site.config.links;
     let now = chrono::Utc::now().timestamp();
     let ok_ttl = (links.success_ttl_days * 86_400.0) as i64;
     let err_ttl = (links.failure_ttl_hours * 3_600.0) as i64;
     let cached = store.load_images(urls)?;
     let mut out = HashMap::new();
+    let mut uncached = Vec::new();
     let mut to_fetch: Vec<(String, Option<CachedImage>)> = Vec::new();
     for &url in urls {
         let entry = cached.get(url).cloned();
@@ -313,6 +322,7 @@ fn originals(
                 out.insert(url.to_string(), Err(c.error.clone().unwrap_or_default()));
             }
             (Mode::Offline, _, None) => {
+                uncached.push(url.to_string());
                 out.insert(
                     url.to_string(),
                     Err("not in the image cache (--offline makes no requests)".into()),
@@ -329,7 +339,7 @@ fn originals(
         }
     }
     if to_fetch.is_empty() {
-        return Ok((out, 0));
+        return Ok((out, 0, uncached));
     }
     let fetcher = fetcher.get()?;
     let before = fetcher.requests();
@@ -398,7 +408,7 @@ fn originals(
         );
     }
     store.save_images(&rows)?;
-    Ok((out, fetcher.requests() - before))
+    Ok((out, fetcher.requests() - before, uncached))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -9,3 +9,4 @@ mod cards;
 mod errors;
 mod images;
 mod related;
+mod serve;

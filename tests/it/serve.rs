@@ -1,0 +1,548 @@
+//! `enishi serve --watch`: the real binary on an ephemeral port, real HTTP requests,
+//! the real live-reload event stream, and one test in headless Chromium.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use crate::common::TestSite;
+
+/// Generous: a rebuild takes milliseconds, but CI machines can be slow and busy.
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    base: String,
+    _stdout: Receiver<String>,
+}
+
+impl Server {
+    fn start(site: &TestSite, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_enishi"))
+            .args(["serve", "--watch", "--port", "0"])
+            .args(extra)
+            .current_dir(site.root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let base = loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("serve printed its address");
+            if let Some(at) = line.find("http://") {
+                let url = line[at..].split_whitespace().next().unwrap();
+                break url.trim_end_matches('/').to_string();
+            }
+        };
+        Server {
+            child,
+            base,
+            _stdout: rx,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String, String) {
+        http_get(&format!("{}{}", self.base, path))
+    }
+
+    fn events(&self) -> Events {
+        Events::connect(&format!("{}/__enishi/events", self.base))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET with a fresh connection: (status, headers, body).
+fn http_get(url: &str) -> (u16, String, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), body.to_string())
+}
+
+/// A live-reload subscriber: (event name, data) as they arrive.
+struct Events {
+    rx: Receiver<(String, String)>,
+}
+
+impl Events {
+    fn connect(url: &str) -> Events {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut stream = TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut name = String::new();
+            let mut ready = Some(ready_tx);
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if line.is_empty()
+                    && let Some(r) = ready.take()
+                {
+                    // The end of the response head: the stream is subscribed.
+                    let _ = r.send(());
+                }
+                if let Some(n) = line
+                    .strip_prefix("event: ")
+                    .or_else(|| line.strip_prefix("event:"))
+                {
+                    name = n.trim().to_string();
+                } else if let Some(d) = line
+                    .strip_prefix("data: ")
+                    .or_else(|| line.strip_prefix("data:"))
+                {
+                    let _ = tx.send((std::mem::take(&mut name), d.trim().to_string()));
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(WAIT)
+            .expect("the event stream answered");
+        Events { rx }
+    }
+
+    /// Waits for `name`, skipping others; returns its data.
+    fn wait_for(&self, name: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok((n, data)) if n == name => return data,
+                Ok(_) => continue,
+                Err(_) => panic!("no {name} event within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Nothing but keep-alives for `d`.
+    fn assert_quiet(&self, d: Duration) {
+        if let Ok((n, data)) = self.rx.recv_timeout(d)
+            && !n.is_empty()
+        {
+            panic!("unexpected {n} event: {data}");
+        }
+    }
+}
+
+fn blog() -> TestSite {
+    let site = TestSite::new();
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
+        "はじめの本文です。",
+    );
+    site.post(
+        "b",
+        "title: 二つ目\ndate: 2024-01-03\nslug: 日本語のスラッグ",
+        "二つ目の本文。",
+    );
+    site.write(
+        "content/posts/draft.md",
+        "---\ntitle: 下書き\ndate: 2024-01-04\ndraft: true\n---\n書きかけ。\n",
+    );
+    site.write("static/css/site.css", "body { color: black; }\n");
+    site
+}
+
+#[test]
+fn serves_pages_with_types_indexes_404_and_japanese_paths() {
+    let site = blog();
+    let server = Server::start(&site, &[]);
+    let (status, head, body) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert!(body.contains("最初の記事") && body.contains("enishi-live-reload"));
+    assert!(body.contains("下書き"), "drafts are shown while serving");
+    let (status, _, body) = server.get(
+        "/2024/01/03/%E6%97%A5%E6%9C%AC%E8%AA%9E%E3%81%AE%E3%82%B9%E3%83%A9%E3%83%83%E3%82%B0/",
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("二つ目の本文。"));
+    let (status, head, _) = server.get("/2024/01/02/a");
+    assert_eq!(status, 301);
+    assert!(head.contains("/2024/01/02/a/"), "{head}");
+    let (status, head, body) = server.get("/css/site.css");
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: text/css"),
+        "{head}"
+    );
+    assert_eq!(body, "body { color: black; }\n");
+    let (status, _, body) = server.get("/no/such/page/");
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("enishi-live-reload"),
+        "the 404 page is a real page"
+    );
+    let (status, _, _) = server.get("/feed.xml");
+    assert_eq!(status, 200);
+    assert!(!site.public().exists(), "serve never writes public/");
+
+    let hidden = Server::start(&site, &["--no-drafts"]);
+    assert!(!hidden.get("/").2.contains("下書き"));
+}
+
+#[test]
+fn edit_reloads_broken_front_matter_shows_an_overlay_and_recovers() {
+    let site = blog();
+    let server = Server::start(&site, &[]);
+    let events = server.events();
+
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
+        "書き直した本文です。",
+    );
+    events.wait_for("reload");
+    let (_, _, body) = server.get("/2024/01/02/a/");
+    assert!(body.contains("書き直した本文です。"), "{body}");
+
+    site.write(
+        "content/posts/a.md",
+        "---\ntitle: 最初の記事\ndate: [壊れた\n---\n本文\n",
+    );
+    let data = events.wait_for("error");
+    let message: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let message = message["message"].as_str().unwrap();
+    assert!(message.starts_with("content/posts/a.md:"), "{message}");
+    // The last good site keeps being served, and a newly opened page sees the error.
+    let (status, _, body) = server.get("/2024/01/02/a/");
+    assert_eq!(status, 200);
+    assert!(body.contains("書き直した本文です。"));
+    let late = server.events();
+    assert!(late.wait_for("error").contains("content/posts/a.md:"));
+
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02",
+        "直った本文です。",
+    );
+    events.wait_for("reload");
+    assert!(server.get("/2024/01/02/a/").2.contains("直った本文です。"));
+}
+
+#[test]
+fn css_only_change_swaps_stylesheets() {
+    let site = blog();
+    let server = Server::start(&site, &[]);
+    let events = server.events();
+    site.write("static/css/site.css", "body { color: navy; }\n");
+    events.wait_for("css");
+    events.assert_quiet(Duration::from_millis(500));
+    assert_eq!(server.get("/css/site.css").2, "body { color: navy; }\n");
+}
+
+#[test]
+fn concurrent_requests_are_answered_while_rebuilding() {
+    let site = blog();
+    for i in 0..60 {
+        site.post(
+            &format!("p{i:02}"),
+            &format!("title: 記事{i}\ndate: 2024-02-01"),
+            &"本文の段落です。".repeat(40),
+        );
+    }
+    let server = Server::start(&site, &[]);
+    let events = server.events();
+    let base = server.base.clone();
+    let writer = {
+        let root = site.root().to_path_buf();
+        std::thread::spawn(move || {
+            for round in 0..5 {
+                std::fs::write(
+                    root.join("content/posts/a.md"),
+                    format!("---\ntitle: 最初の記事\ndate: 2024-01-02\n---\n版{round}\n"),
+                )
+                .unwrap();
+                std::thread::sleep(Duration::from_millis(60));
+            }
+        })
+    };
+    let handles: Vec<_> = (0..200)
+        .map(|i| {
+            let url = format!("{base}/2024/02/01/p{:02}/", i % 60);
+            std::thread::spawn(move || http_get(&url))
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let (status, _, body) = h.join().unwrap();
+        assert_eq!(status, 200, "request {i}");
+        assert!(body.contains(&format!("記事{}</", i % 60)), "request {i}");
+        assert!(
+            body.trim_end().ends_with("</html>"),
+            "request {i} got a whole page"
+        );
+    }
+    writer.join().unwrap();
+    events.wait_for("reload");
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error_and_ctrl_c_stops_cleanly() {
+    let site = blog();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = site.run(&["serve", "--port", &port]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("already in use") && stderr.contains("--port"),
+        "{stderr}"
+    );
+
+    let mut server = Server::start(&site, &[]);
+    let events = server.events();
+    let status = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    events.wait_for("shutdown");
+    let deadline = Instant::now() + WAIT;
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+}
+
+/// Drives Debian's headless Chromium through chromedriver (the W3C WebDriver
+/// protocol is plain HTTP + JSON): load a page, save a change, and see the new text
+/// appear with no reload by the test. `.ci/run` installs Chromium and sets
+/// ENISHI_REQUIRE_BROWSER=1, so in CI this test cannot be skipped.
+#[test]
+fn chromium_shows_a_saved_change_without_a_manual_reload() {
+    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
+        assert!(
+            std::env::var("ENISHI_REQUIRE_BROWSER").is_err(),
+            "chromium and chromedriver are required (see .ci/run)"
+        );
+        eprintln!("skipped: chromium or chromedriver not installed (.ci/run installs them)");
+        return;
+    };
+    let site = blog();
+    let server = Server::start(&site, &[]);
+    let driver_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut chromedriver = Command::new(driver)
+        .arg(format!("--port={driver_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wd = WebDriver::new(driver_port, &chromium);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let page = format!("{}/2024/01/02/a/", server.base);
+        wd.navigate(&page);
+        wd.wait_text("はじめの本文です。");
+        // A marker the page keeps only as long as it is not reloaded by anyone else.
+        wd.script("window.__enishiMarker = 1; return 1;");
+        site.post(
+            "a",
+            "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
+            "ブラウザで見える新しい本文。",
+        );
+        wd.wait_text("ブラウザで見える新しい本文。");
+        let marker = wd.script("return window.__enishiMarker === undefined ? 'reloaded' : 'same';");
+        assert_eq!(
+            marker, "reloaded",
+            "the page was reloaded by the live-reload script"
+        );
+    }));
+    wd.quit();
+    let _ = chromedriver.kill();
+    let _ = chromedriver.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn which(name: &str) -> Option<String> {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !path.is_empty()).then_some(path)
+}
+
+/// The few WebDriver calls the test needs, over plain HTTP.
+struct WebDriver {
+    base: String,
+    session: String,
+}
+
+impl WebDriver {
+    fn new(port: u16, chromium: &str) -> WebDriver {
+        let base = format!("127.0.0.1:{port}");
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = serde_json::json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--disable-dev-shm-usage",
+                        format!("--user-data-dir={}", profile.display()),
+                    ]
+                }
+            }}
+        });
+        let deadline = Instant::now() + WAIT;
+        let response = loop {
+            match try_post(&base, "/session", &caps) {
+                Ok(r) => break r,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("chromedriver did not answer: {e}"),
+            }
+        };
+        let session = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {response}"))
+            .to_string();
+        WebDriver { base, session }
+    }
+
+    fn call(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        try_post(
+            &self.base,
+            &format!("/session/{}{path}", self.session),
+            body,
+        )
+        .unwrap_or_else(|e| panic!("webdriver {path}: {e}"))
+    }
+
+    fn navigate(&self, url: &str) {
+        self.call("/url", &serde_json::json!({ "url": url }));
+    }
+
+    fn script(&self, js: &str) -> String {
+        let v = self.call(
+            "/execute/sync",
+            &serde_json::json!({ "script": js, "args": [] }),
+        );
+        match &v["value"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    fn wait_text(&self, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let body = self.script("return document.body ? document.body.innerText : '';");
+            if body.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page never showed {text}: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn quit(&self) {
+        let mut stream = match TcpStream::connect(&self.base) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        let _ = write!(
+            stream,
+            "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.session, self.base
+        );
+        let _ = read_response_body(&mut stream);
+    }
+}
+
+fn try_post(host: &str, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, String> {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(host).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let json = read_response_body(&mut stream)?;
+    serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))
+}
+
+/// Reads one HTTP response's body by its Content-Length (chromedriver keeps the
+/// connection open, so reading to the end would wait for its idle timeout).
+fn read_response_body(stream: &mut TcpStream) -> Result<String, String> {
+    let mut reader = BufReader::new(stream);
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse::<usize>().ok();
+        }
+    }
+    let length = length.ok_or("no Content-Length in the response")?;
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+    String::from_utf8(body).map_err(|e| e.to_string())
+}
