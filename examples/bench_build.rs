@@ -315,7 +315,8 @@ fn bench_related(n: usize) -> Result<()> {
     let vectors = tfidf::vectorize(&features, w);
     let vec_time = t.elapsed();
     let t = Instant::now();
-    let first = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
+    let first = tfidf::top_k_pruned(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0, tfidf::NEIGHBOUR_QUERY_TERMS);
+    let first_time = t.elapsed();
     let expanded = tfidf::expand(
         &vectors,
         &first,
@@ -323,8 +324,15 @@ fn bench_related(n: usize) -> Result<()> {
         tfidf::FEEDBACK_WEIGHT,
         tfidf::FEEDBACK_MAX_TERMS,
     );
-    let ranked = tfidf::top_k(&expanded, 5, 0.05);
+    let expand_time = t.elapsed() - first_time;
+    let ranked = tfidf::top_k_pruned(&expanded, 5, 0.05, tfidf::FINAL_QUERY_TERMS);
     let rank_time = t.elapsed();
+    println!(
+        "  neighbours {:.2} s, feedback {:.2} s, final ranking {:.2} s",
+        first_time.as_secs_f64(),
+        expand_time.as_secs_f64(),
+        (rank_time - first_time - expand_time).as_secs_f64()
+    );
     let filled = ranked.iter().filter(|r| r.len() == 5).count();
     println!(
         "related top-5 for {n} posts: vectorize {:.2} s, rank (with feedback) {:.2} s, total {:.2} s; {filled} posts with 5 related; peak RSS {:.0} MB",

@@ -114,11 +114,16 @@ impl Store {
                 "was written by another Enishi version (schema {version}, expected {SCHEMA_VERSION})"
             ));
         }
-        let ok: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(check)?;
-        if ok != "ok" {
-            return Err(format!("is damaged ({ok})"));
+        // The integrity check reads the whole file: once per process and file is
+        // enough (a build opens the cache for each stage, `serve` on every save).
+        if !already_checked(path) {
+            let ok: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(check)?;
+            if ok != "ok" {
+                return Err(format!("is damaged ({ok})"));
+            }
+            mark_checked(path);
         }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(check)?;
@@ -429,6 +434,35 @@ impl Store {
     }
 }
 
+/// A cache file as last checked: its path, size and modification time. Anything
+/// that rewrites the file (another process, a damaged disk) gets it checked again.
+type FileStamp = (PathBuf, u64, Option<std::time::SystemTime>);
+
+fn checked_paths() -> &'static std::sync::Mutex<std::collections::HashSet<FileStamp>> {
+    static CHECKED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<FileStamp>>> =
+        std::sync::OnceLock::new();
+    CHECKED.get_or_init(Default::default)
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((path.to_path_buf(), meta.len(), meta.modified().ok()))
+}
+
+fn already_checked(path: &Path) -> bool {
+    let Some(stamp) = stamp(path) else { return false };
+    checked_paths()
+        .lock()
+        .map(|set| set.contains(&stamp))
+        .unwrap_or(false)
+}
+
+fn mark_checked(path: &Path) {
+    if let (Some(stamp), Ok(mut set)) = (stamp(path), checked_paths().lock()) {
+        set.insert(stamp);
+    }
+}
+
 /// Renames a damaged cache (and its WAL files) to `<name>.corrupt[-N]`.
 fn move_aside(path: &Path) -> Result<PathBuf> {
     let mut n = 0;
@@ -445,6 +479,9 @@ fn move_aside(path: &Path) -> Result<PathBuf> {
     };
     std::fs::rename(path, &aside)
         .with_context(|| format!("{}: cannot move the damaged cache aside", path.display()))?;
+    if let Ok(mut set) = checked_paths().lock() {
+        set.retain(|(p, _, _)| p != path);
+    }
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {

