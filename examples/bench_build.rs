@@ -315,7 +315,12 @@ fn bench_related(n: usize) -> Result<()> {
     let vectors = tfidf::vectorize(&features, w);
     let vec_time = t.elapsed();
     let t = Instant::now();
-    let first = tfidf::top_k_pruned(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0, tfidf::NEIGHBOUR_QUERY_TERMS);
+    let first = tfidf::top_k_pruned(
+        &vectors,
+        tfidf::FEEDBACK_NEIGHBOURS,
+        0.0,
+        tfidf::NEIGHBOUR_QUERY_TERMS,
+    );
     let first_time = t.elapsed();
     let expanded = tfidf::expand(
         &vectors,

@@ -133,6 +133,12 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     let mut warm = Warm::default();
     let (tx, rx) = mpsc::channel::<Message>();
     let fetching = Arc::new(AtomicBool::new(false));
+    // Watching starts before the first build, so no save is missed in between.
+    let _watcher = if opts.watch {
+        Some(watch(&site, tx.clone())?)
+    } else {
+        None
+    };
     let uncached = rebuild(&build_opts, &mut warm, &shared, &[]);
     spawn_fetch(&build_opts, uncached, &fetching, &tx);
 
@@ -154,11 +160,6 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     });
     println!("serving {} at {url} (Ctrl-C to stop)", site.config.title);
 
-    let _watcher = if opts.watch {
-        Some(watch(&site, tx.clone())?)
-    } else {
-        None
-    };
     if opts.open {
         open_browser(&url);
     }

@@ -450,7 +450,9 @@ fn stamp(path: &Path) -> Option<FileStamp> {
 }
 
 fn already_checked(path: &Path) -> bool {
-    let Some(stamp) = stamp(path) else { return false };
+    let Some(stamp) = stamp(path) else {
+        return false;
+    };
     checked_paths()
         .lock()
         .map(|set| set.contains(&stamp))

@@ -155,7 +155,12 @@ pub fn compute_with(
     };
     let vectors = tfidf::vectorize(&features, weights);
     let (vectors, ranked) = if vectors.docs.len() >= tfidf::MIN_DOCS_FOR_CORPUS_STATS {
-        let nearest = tfidf::top_k_pruned(&vectors, tfidf::FEEDBACK_NEIGHBOURS, 0.0, tfidf::NEIGHBOUR_QUERY_TERMS);
+        let nearest = tfidf::top_k_pruned(
+            &vectors,
+            tfidf::FEEDBACK_NEIGHBOURS,
+            0.0,
+            tfidf::NEIGHBOUR_QUERY_TERMS,
+        );
         let expanded = tfidf::expand(
             &vectors,
             &nearest,
@@ -163,8 +168,12 @@ pub fn compute_with(
             tfidf::FEEDBACK_WEIGHT,
             tfidf::FEEDBACK_MAX_TERMS,
         );
-        let ranked =
-            tfidf::top_k_pruned(&expanded, cfg.count, cfg.min_score, tfidf::FINAL_QUERY_TERMS);
+        let ranked = tfidf::top_k_pruned(
+            &expanded,
+            cfg.count,
+            cfg.min_score,
+            tfidf::FINAL_QUERY_TERMS,
+        );
         (expanded, ranked)
     } else {
         let ranked = tfidf::top_k(&vectors, cfg.count, cfg.min_score);

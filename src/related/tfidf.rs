@@ -147,7 +147,9 @@ pub fn top_k_pruned(
                 let terms: &[(u32, f32)] = if pruned {
                     query.clear();
                     query.extend_from_slice(doc);
-                    query.select_nth_unstable_by(query_terms, |x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                    query.select_nth_unstable_by(query_terms, |x, y| {
+                        y.1.total_cmp(&x.1).then(x.0.cmp(&y.0))
+                    });
                     query.truncate(query_terms);
                     query
                 } else {
@@ -232,8 +234,6 @@ pub const FEEDBACK_MAX_TERMS: usize = 200;
 /// 0.8722 while the ranking at 10,000 posts got several times faster.
 pub const FINAL_QUERY_TERMS: usize = 50;
 pub const NEIGHBOUR_QUERY_TERMS: usize = 50;
-
-
 
 /// Pseudo-relevance feedback (Rocchio): each vector is blended with the vectors of
 /// its `neighbours` nearest documents, weighted by similarity, then cut back to its

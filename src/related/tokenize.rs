@@ -96,21 +96,26 @@ impl Tokenizer {
     /// compound, normalised (NFKC, lower-case) and without stopwords.
     pub fn count_terms(&self, text: &str, counts: &mut BTreeMap<String, u32>) -> Result<()> {
         // NFKC first so full-width ASCII and half-width kana reach the dictionary as it expects.
-        let text: String = text.nfkc().collect();
+        // Most text is NFKC already; checking is much cheaper than normalising.
+        let text: Cow<str> = match unicode_normalization::is_nfkc_quick(text.chars()) {
+            unicode_normalization::IsNormalized::Yes => Cow::Borrowed(text),
+            _ => Cow::Owned(text.nfkc().collect()),
+        };
         let mut tokens = self
             .segmenter
-            .segment(Cow::Borrowed(text.as_str()))
+            .segment(Cow::Borrowed(text.as_ref()))
             .map_err(|e| anyhow!("tokenizer failed: {e}"))?;
         let mut run: Vec<String> = Vec::new();
         let mut run_end = 0usize;
         for t in tokens.iter_mut() {
             let adjacent = t.byte_start == run_end;
             run_end = t.byte_end;
-            let surface = &text[t.byte_start..t.byte_end];
-            let details = t.details();
-            let pos = details.first().copied().unwrap_or("");
-            let sub1 = details.get(1).copied().unwrap_or("*");
-            let base = details.get(6).copied().filter(|b| *b != "*");
+            let (start, end) = (t.byte_start, t.byte_end);
+            // Details are read field by field: only the part of speech and, for the
+            // few words kept, the base form are needed.
+            let mut fields = t.details_iter();
+            let pos = fields.next().unwrap_or("");
+            let sub1 = fields.next().unwrap_or("*");
             let is_noun = pos == "名詞";
             let keep = is_noun
                 && !matches!(
@@ -118,16 +123,24 @@ impl Tokenizer {
                     "非自立" | "代名詞" | "数" | "接尾" | "副詞可能" | "特殊"
                 );
             let joins = is_noun && !matches!(sub1, "非自立" | "代名詞" | "数" | "副詞可能");
-            let word = normalize(base.unwrap_or(surface));
-
             if !(joins && adjacent) {
                 flush_compound(&mut run, counts, &self.stopwords);
             }
-            if joins {
-                run.push(word.clone());
+            if !(joins || keep) {
+                continue;
             }
+            let surface = &text[start..end];
+            let base = fields.nth(4).filter(|b| *b != "*" && *b != surface);
+            // The text is NFKC already; a dictionary base form may not be.
+            let word = match base {
+                Some(b) => normalize(b),
+                None => surface.to_ascii_lowercase(),
+            };
             if keep && self.is_content_word(&word) {
-                *counts.entry(word).or_insert(0) += 1;
+                *counts.entry(word.clone()).or_insert(0) += 1;
+            }
+            if joins {
+                run.push(word);
             }
         }
         flush_compound(&mut run, counts, &self.stopwords);
