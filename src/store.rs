@@ -210,15 +210,12 @@ impl Store {
         settings: &str,
         related: &[(String, String)],
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
+        self.write(|tx| {
             let mut put = tx.prepare_cached(
                 "INSERT INTO analysis (path, content_hash, fingerprint, features)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash,
-                     fingerprint = excluded.fingerprint, features = excluded.features",
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash,
+                 fingerprint = excluded.fingerprint, features = excluded.features",
             )?;
             for a in analyses {
                 put.execute(params![
@@ -230,14 +227,13 @@ impl Store {
             }
             let mut put = tx.prepare_cached(
                 "INSERT INTO related (path, settings, links) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(path) DO UPDATE SET settings = excluded.settings, links = excluded.links",
+             ON CONFLICT(path) DO UPDATE SET settings = excluded.settings, links = excluded.links",
             )?;
             for (path, links) in related {
                 put.execute(params![path, settings, links])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -290,16 +286,13 @@ impl Store {
 
     /// Saves fetched cards (and failures) in one transaction.
     pub fn save_cards(&mut self, rows: &[CachedCard]) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
+        self.write(|tx| {
             let mut put = tx.prepare_cached(
                 "INSERT INTO link_cards (url, fetched_at, card, error, etag, last_modified)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
-                     card = excluded.card, error = excluded.error, etag = excluded.etag,
-                     last_modified = excluded.last_modified",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                 card = excluded.card, error = excluded.error, etag = excluded.etag,
+                 last_modified = excluded.last_modified",
             )?;
             for row in rows {
                 let (card, error) = match &row.result {
@@ -315,9 +308,8 @@ impl Store {
                     row.validators.last_modified
                 ])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -352,16 +344,13 @@ impl Store {
     }
 
     pub fn save_images(&mut self, rows: &[CachedImage]) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
+        self.write(|tx| {
             let mut put = tx.prepare_cached(
                 "INSERT INTO images (url, fetched_at, content_hash, error, etag, last_modified)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
-                     content_hash = excluded.content_hash, error = excluded.error,
-                     etag = excluded.etag, last_modified = excluded.last_modified",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                 content_hash = excluded.content_hash, error = excluded.error,
+                 etag = excluded.etag, last_modified = excluded.last_modified",
             )?;
             for r in rows {
                 put.execute(params![
@@ -373,9 +362,8 @@ impl Store {
                     r.validators.last_modified
                 ])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Variants made under `spec`, by purpose and content hash.
@@ -412,13 +400,10 @@ impl Store {
         if sets.is_empty() {
             return Ok(());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
+        self.write(|tx| {
             let mut put = tx.prepare_cached(
                 "INSERT INTO image_sets (content_hash, purpose, spec, sets) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(content_hash, purpose, spec) DO UPDATE SET sets = excluded.sets",
+             ON CONFLICT(content_hash, purpose, spec) DO UPDATE SET sets = excluded.sets",
             )?;
             for ((purpose, hash), processed) in sets {
                 put.execute(params![
@@ -428,9 +413,8 @@ impl Store {
                     serde_json::to_string(processed)?
                 ])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -462,6 +446,19 @@ fn already_checked(path: &Path) -> bool {
 fn mark_checked(path: &Path) {
     if let (Some(stamp), Ok(mut set)) = (stamp(path), checked_paths().lock()) {
         set.insert(stamp);
+    }
+}
+
+impl Store {
+    /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so a
+    /// concurrent `build` and `related` queue up behind the busy timeout.
+    fn write(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<()>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&tx)?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

@@ -61,6 +61,32 @@ pub fn display_rel(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// A progress bar for `len` steps named `label`, or none: when asked not to, for
+/// fewer than `min_len` steps, or when stdout or stderr is not a terminal (CI logs
+/// and `--json` output stay clean).
+pub fn progress_bar(
+    enabled: bool,
+    len: usize,
+    min_len: usize,
+    label: &str,
+) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !enabled
+        || len < min_len
+        || !std::io::stdout().is_terminal()
+        || !std::io::stderr().is_terminal()
+    {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{label} {{bar:40}} {{pos}}/{{len}} {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
 /// An error and its causes on one line, without repeating a cause that an outer
 /// message already quotes.
 pub fn one_line(e: &anyhow::Error) -> String {

@@ -8,7 +8,6 @@
 //! into a failed build).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::IsTerminal;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -300,7 +299,7 @@ impl<'f> CardFetcher<'f> {
             });
         }
 
-        let bar = progress_bar(progress, to_fetch.len());
+        let bar = crate::util::progress_bar(progress, to_fetch.len(), 5, "リンクカード");
         let before = self.fetcher.requests();
         let cap = self.settings.max_bytes;
         let fetched: Vec<(String, Option<CachedCard>, Fetch)> =
@@ -409,19 +408,6 @@ async fn fetch_card(
         }),
         fetched.validators,
     )
-}
-
-fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || len < 5 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("リンクカード {bar:40} {pos}/{len} {eta}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// `enishi card URL --json`: exactly these keys, absent fields null.

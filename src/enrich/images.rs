@@ -14,7 +14,7 @@
 //! downloads nothing and encodes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{Cursor, IsTerminal};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -344,7 +344,7 @@ fn originals(
     let fetcher = fetcher.get()?;
     let before = fetcher.requests();
     let cap = site.config.images.max_bytes;
-    let bar = progress_bar(progress, to_fetch.len());
+    let bar = crate::util::progress_bar(progress, to_fetch.len(), 5, "画像");
     let fetched = fetcher.run_all(to_fetch, |client, (url, old)| {
         let bar = bar.clone();
         let path = original_path(dir, &url);
@@ -727,18 +727,6 @@ fn encode_webp(
         webp::Encoder::from_rgb(&rgb, rgb.width(), rgb.height()).encode(settings.webp_quality)
     };
     Ok(memory.to_vec())
-}
-
-fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || len < 5 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("画像 {bar:40} {pos}/{len} {eta}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// The http(s) `src` of every `<img>` in `html`, as written (entities not decoded:

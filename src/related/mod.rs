@@ -5,8 +5,6 @@
 pub mod tfidf;
 pub mod tokenize;
 
-use std::io::IsTerminal;
-
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
@@ -126,7 +124,7 @@ pub fn compute_with(
     }
     let todo: Vec<usize> = (0..docs.len()).filter(|&i| features[i].is_none()).collect();
 
-    let bar = progress_bar(progress, todo.len());
+    let bar = crate::util::progress_bar(progress, todo.len(), 50, "形態素解析");
     let fresh: Vec<(usize, DocFeatures)> = todo
         .par_iter()
         .map(|&i| {
@@ -246,19 +244,6 @@ pub fn compute_with(
 
 pub fn round4(x: f64) -> f64 {
     (x * 10000.0).round() / 10000.0
-}
-
-fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
-    if !enabled || len < 50 || !std::io::stdout().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("形態素解析 {bar:40} {pos}/{len} {eta}")
-    {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// `enishi related --json`: posts in path order, related in rank order.
