@@ -58,41 +58,91 @@ pub fn idf(n: usize, df: usize) -> f64 {
     ((1.0 + n as f64) / (1.0 + df as f64)).ln() + 1.0
 }
 
-pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
-    let tfs: Vec<BTreeMap<String, f64>> = docs.par_iter().map(|d| raw_tf(d, w)).collect();
-    let mut df: BTreeMap<&str, usize> = BTreeMap::new();
-    for tf in &tfs {
-        for t in tf.keys() {
-            *df.entry(t.as_str()).or_insert(0) += 1;
+/// Weighted raw term frequencies, borrowed and sorted by term: the fast form of
+/// [`raw_tf`] that [`vectorize`] uses.
+fn raw_tf_sorted(doc: &DocFeatures, w: Weights) -> Vec<(std::borrow::Cow<'_, str>, f64)> {
+    use std::borrow::Cow;
+    let mut tf: Vec<(Cow<str>, f64)> =
+        Vec::with_capacity(doc.body.len() + doc.title.len() + doc.tags.len());
+    tf.extend(
+        doc.body
+            .iter()
+            .map(|(t, &c)| (Cow::Borrowed(t.as_str()), c as f64)),
+    );
+    tf.extend(
+        doc.title
+            .iter()
+            .map(|(t, &c)| (Cow::Borrowed(t.as_str()), w.title * c as f64)),
+    );
+    tf.extend(
+        doc.tags
+            .iter()
+            .map(|t| (Cow::Owned(format!("{TAG_PREFIX}{t}")), w.tag)),
+    );
+    tf.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(Cow<str>, f64)> = Vec::with_capacity(tf.len());
+    for (t, f) in tf {
+        match merged.last_mut() {
+            Some(last) if last.0 == t => last.1 += f,
+            _ => merged.push((t, f)),
         }
     }
+    merged.retain(|(_, f)| *f > 0.0);
+    merged
+}
+
+pub fn vectorize(docs: &[DocFeatures], w: Weights) -> Vectors {
+    use std::collections::HashMap;
+    let tfs: Vec<Vec<(std::borrow::Cow<str>, f64)>> =
+        docs.par_iter().map(|d| raw_tf_sorted(d, w)).collect();
+    let df: HashMap<&str, usize> = tfs
+        .par_iter()
+        .fold(HashMap::new, |mut df: HashMap<&str, usize>, tf| {
+            for (t, _) in tf {
+                *df.entry(t.as_ref()).or_insert(0) += 1;
+            }
+            df
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            if a.len() < b.len() {
+                return b.into_iter().fold(a, |mut acc, (t, d)| {
+                    *acc.entry(t).or_insert(0) += d;
+                    acc
+                });
+            }
+            for (t, d) in b {
+                *a.entry(t).or_insert(0) += d;
+            }
+            a
+        });
     let n = docs.len();
     // A term of one post only cannot link it to another; left in, it would just
     // dilute the weights of the terms that can.
-    if n >= MIN_DOCS_FOR_CORPUS_STATS {
-        df.retain(|_, d| *d >= 2);
-    }
-    let vocab: Vec<String> = df.keys().map(|s| s.to_string()).collect();
-    let ids: BTreeMap<&str, (u32, f64)> = df
+    let min_df = if n >= MIN_DOCS_FOR_CORPUS_STATS { 2 } else { 1 };
+    let mut kept: Vec<(&str, usize)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
+    // Sorted, so term ids do not depend on input order or hashing.
+    kept.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let vocab: Vec<String> = kept.iter().map(|(t, _)| t.to_string()).collect();
+    let ids: HashMap<&str, (u32, f64)> = kept
         .iter()
         .enumerate()
-        .map(|(i, (t, &d))| (*t, (i as u32, idf(n, d))))
+        .map(|(i, (t, d))| (*t, (i as u32, idf(n, *d))))
         .collect();
     let vecs = tfs
         .par_iter()
         .map(|tf| {
+            // `tf` is sorted by term and ids follow term order: `v` comes out sorted.
             let mut v: Vec<(u32, f64)> = tf
                 .iter()
-                .filter_map(|(t, &f)| {
-                    let (id, idf) = *ids.get(t.as_str())?;
-                    Some((id, sublinear(f) * idf))
+                .filter_map(|(t, f)| {
+                    let (id, idf) = *ids.get(t.as_ref())?;
+                    Some((id, sublinear(*f) * idf))
                 })
                 .collect();
             let norm = v.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
             if norm > 0.0 {
                 v.iter_mut().for_each(|(_, x)| *x /= norm);
             }
-            v.sort_by_key(|(id, _)| *id);
             v.into_iter().map(|(id, x)| (id, x as f32)).collect()
         })
         .collect();
