@@ -544,39 +544,68 @@ fn bench_serve(n: usize) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    // The socket listens before the first build ends: a page answered means ready.
+    {
+        use std::io::Read;
+        let mut probe = std::net::TcpStream::connect(&addr)?;
+        write!(
+            probe,
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut sink = Vec::new();
+        probe.read_to_end(&mut sink)?;
+    }
     write!(
         stream,
         "GET /__enishi/events HTTP/1.1\r\nHost: {addr}\r\n\r\n"
     )?;
-    let mut lines = BufReader::new(stream).lines();
-    // Skip the response head.
-    for line in lines.by_ref() {
-        if line?.is_empty() {
-            break;
+    stream.set_read_timeout(Some(std::time::Duration::from_millis(100)))?;
+    let mut reader = BufReader::new(stream);
+    // Whether an `event: reload` line arrives within `limit`.
+    let mut next_reload = |limit: std::time::Duration| -> bool {
+        let until = Instant::now() + limit;
+        let mut line = String::new();
+        while Instant::now() < until {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) => return false,
+                Ok(_) if line.trim() == "event: reload" => return true,
+                _ => {}
+            }
         }
-    }
+        false
+    };
     let post = dir.path().join("content/posts/p000007.md");
     let original = std::fs::read_to_string(&post)?;
-    let mut times = Vec::new();
+    let mut first = Vec::new();
+    let mut refreshed = Vec::new();
     for round in 0..9 {
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Let the previous edit settle (its related refresh included).
+        while next_reload(std::time::Duration::from_millis(300)) {}
         let edited = original.replace("はじめに", &format!("はじめに（改訂{round}）"));
         let t = Instant::now();
         std::fs::write(&post, edited)?;
-        for line in lines.by_ref() {
-            if line?.trim() == "event: reload" {
-                break;
-            }
+        if !next_reload(std::time::Duration::from_secs(30)) {
+            anyhow::bail!("no reload event after edit {round}");
         }
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        first.push(t.elapsed().as_secs_f64() * 1000.0);
+        // Fresh related lists follow with a second reload when they changed.
+        if next_reload(std::time::Duration::from_secs(5)) {
+            refreshed.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
     }
-    times.sort_by(|a, b| a.total_cmp(b));
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let edits = first.len();
+    let changed = refreshed.len();
     println!(
-        "serve {n} posts: save → reload event median {:.0} ms, fastest {:.0} ms, slowest {:.0} ms over {} edits, peak RSS {:.0} MB",
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-        times.len(),
+        "serve {n} posts: save → reload event median {:.0} ms over {edits} edits (fastest {:.0}, slowest {:.0}); the related lists changed after {changed} edits and their reload came {:.0} ms after the save (median); peak RSS {:.0} MB",
+        median(&mut first),
+        first[0],
+        first[edits - 1],
+        median(&mut refreshed),
         peak_rss_mb()
     );
     Ok(())

@@ -73,6 +73,12 @@ pub fn load_and_analyze(opts: &BuildOptions) -> Result<Analyzed> {
 pub struct Warm {
     pub docs: crate::content::Memo,
     pub related: related::Memo,
+    /// The last computed related lists. With `defer_related`, a rebuild shows these
+    /// and sets `related_stale`, so the caller can compute fresh ones right after
+    /// the page has reloaded (for 10,000 posts that is half a second saved per save).
+    pub lists: Option<related::ListsByPath>,
+    pub defer_related: bool,
+    pub related_stale: bool,
 }
 
 /// Prints how long each stage took when `ENISHI_TIMINGS` is set (for profiling).
@@ -103,11 +109,8 @@ impl Timings {
 fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Analyzed> {
     let mut t = Timings::new();
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
-    let (docs, related_memo) = match warm {
-        Some(w) => (
-            crate::content::load_with(&site, &mut w.docs)?,
-            Some(&mut w.related),
-        ),
+    let (docs, warm) = match warm {
+        Some(w) => (crate::content::load_with(&site, &mut w.docs)?, Some(w)),
         None => (crate::content::load(&site)?, None),
     };
     t.stage("load");
@@ -121,7 +124,20 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
         },
     )?;
     t.stage("model");
-    let related = related::compute_with(&site, &model, opts.progress, related_memo)?;
+    let related = match warm {
+        Some(w) if w.defer_related && w.lists.is_some() => {
+            w.related_stale = true;
+            related::reuse(&model, w.lists.as_ref().expect("checked"))
+        }
+        Some(w) => {
+            let outcome =
+                related::compute_with(&site, &model, opts.progress, Some(&mut w.related))?;
+            w.lists = Some(outcome.lists_by_path(&model));
+            w.related_stale = false;
+            outcome
+        }
+        None => related::compute(&site, &model, opts.progress)?,
+    };
     t.stage("related");
     Ok(Analyzed {
         site,

@@ -140,7 +140,10 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         None
     };
     let uncached = rebuild(&build_opts, &mut warm, &shared, &[]);
-    spawn_fetch(&build_opts, uncached, &fetching, &tx);
+    spawn_fetch(&build_opts, uncached.unwrap_or_default(), &fetching, &tx);
+    // From now on a save shows the text at once with the last related lists, and the
+    // fresh lists follow (see `Warm::defer_related`).
+    warm.defer_related = true;
 
     let app = Router::new()
         .route(EVENTS_PATH, axum::routing::get(events_handler))
@@ -190,7 +193,12 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
             warm = Warm::default();
         }
         let uncached = rebuild(&build_opts, &mut warm, &shared, &changed);
-        spawn_fetch(&build_opts, uncached, &fetching, &tx);
+        if uncached.is_some() && warm.related_stale {
+            warm.defer_related = false;
+            rebuild(&build_opts, &mut warm, &shared, &[]);
+            warm.defer_related = true;
+        }
+        spawn_fetch(&build_opts, uncached.unwrap_or_default(), &fetching, &tx);
     }
     runtime.block_on(async {
         let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
@@ -200,8 +208,13 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
 }
 
 /// Builds into memory; on success swaps the files in and tells the browsers.
-/// Returns what the cache lacked, for the background fetcher.
-fn rebuild(opts: &BuildOptions, warm: &mut Warm, shared: &Shared, changed: &[PathBuf]) -> Uncached {
+/// Returns what the cache lacked, for the background fetcher (None if it failed).
+fn rebuild(
+    opts: &BuildOptions,
+    warm: &mut Warm,
+    shared: &Shared,
+    changed: &[PathBuf],
+) -> Option<Uncached> {
     let started = Instant::now();
     let css_only = !changed.is_empty()
         && changed
@@ -292,7 +305,7 @@ fn rebuild(opts: &BuildOptions, warm: &mut Warm, shared: &Shared, changed: &[Pat
             if let Some(e) = event {
                 let _ = shared.events.send(e);
             }
-            uncached
+            Some(uncached)
         }
         Err(e) => {
             let message = crate::util::one_line(&e);
@@ -301,7 +314,7 @@ fn rebuild(opts: &BuildOptions, warm: &mut Warm, shared: &Shared, changed: &[Pat
                 *err = Some(message.clone());
             }
             let _ = shared.events.send(LiveEvent::Error(message));
-            Uncached::default()
+            None
         }
     }
 }

@@ -76,6 +76,62 @@ pub struct Memo {
     saved: std::collections::HashMap<String, String>,
 }
 
+/// Related lists by source path, as a later run can [`reuse`] them.
+pub type ListsByPath = std::collections::HashMap<String, Vec<(String, f64)>>;
+
+impl Outcome {
+    pub fn lists_by_path(&self, model: &SiteModel) -> ListsByPath {
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(i, links)| {
+                let list = links
+                    .iter()
+                    .map(|l| (model.posts[l.post].doc.source.clone(), l.score))
+                    .collect();
+                (model.posts[i].doc.source.clone(), list)
+            })
+            .collect()
+    }
+}
+
+/// The previous run's lists for this model's posts, without any analysis: what
+/// `serve` shows at once after a save, before the fresh lists are computed.
+/// Posts that are gone drop out; new posts have no list yet.
+pub fn reuse(model: &SiteModel, previous: &ListsByPath) -> Outcome {
+    let index: std::collections::HashMap<&str, usize> = model
+        .posts
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.doc.source.as_str(), i))
+        .collect();
+    let links = model
+        .posts
+        .iter()
+        .map(|e| {
+            previous
+                .get(&e.doc.source)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|(path, score)| {
+                            Some(RelatedLink {
+                                post: *index.get(path.as_str())?,
+                                score: *score,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    Outcome {
+        links,
+        tokenized: 0,
+        vectors: Default::default(),
+        warnings: Vec::new(),
+    }
+}
+
 pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome> {
     compute_with(site, model, progress, None)
 }

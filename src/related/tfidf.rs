@@ -21,7 +21,7 @@ pub struct Weights {
 }
 
 /// Sparse L2-normalised vectors over a shared vocabulary.
-#[derive(Debug, Clone)]
+#[derive(Default, Debug, Clone)]
 pub struct Vectors {
     /// Term text by id, sorted, so ids do not depend on input order.
     pub vocab: Vec<String>,

@@ -546,3 +546,62 @@ fn read_response_body(stream: &mut TcpStream) -> Result<String, String> {
     reader.read_exact(&mut body).map_err(|e| e.to_string())?;
     String::from_utf8(body).map_err(|e| e.to_string())
 }
+
+#[test]
+fn related_lists_follow_an_edit() {
+    let site = TestSite::new();
+    site.post(
+        "dashi",
+        "title: 出汁の取り方\ndate: 2024-01-01",
+        "昆布とかつお節で出汁を取ります。昆布は水から煮出します。",
+    );
+    site.post(
+        "miso",
+        "title: 味噌汁\ndate: 2024-01-02",
+        "出汁に味噌を溶きます。昆布の出汁がよく合います。",
+    );
+    site.post(
+        "rust",
+        "title: Rust の所有権\ndate: 2024-01-03",
+        "所有権と借用はコンパイラが検査します。",
+    );
+    let server = Server::start(&site, &[]);
+    let events = server.events();
+    let related_of = |path: &str| -> String {
+        let (_, _, body) = server.get(path);
+        let doc = scraper::Html::parse_document(&body);
+        crate::common::select(&doc, ".related li a")
+            .iter()
+            .map(|a| a.text().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    assert!(!related_of("/2024/01/01/dashi/").contains("Rust"));
+
+    // The Rust post turns into a cooking post: the shown text changes at once, and
+    // the related lists of the other posts follow once they are recomputed.
+    site.post(
+        "rust",
+        "title: 昆布出汁の味噌汁\ndate: 2024-01-03",
+        "昆布の出汁で味噌汁を作ります。出汁と味噌と昆布。",
+    );
+    events.wait_for("reload");
+    let deadline = Instant::now() + WAIT;
+    while !related_of("/2024/01/01/dashi/").contains("昆布出汁の味噌汁") {
+        assert!(
+            Instant::now() < deadline,
+            "related lists never caught up: {}",
+            related_of("/2024/01/01/dashi/")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What serve shows is what a build makes.
+    let built = site.build();
+    assert!(built.warnings.is_empty());
+    let doc = site.html("2024/01/01/dashi/index.html");
+    let from_build: Vec<String> = crate::common::select(&doc, ".related li a")
+        .iter()
+        .map(|a| a.text().collect::<String>())
+        .collect();
+    assert_eq!(related_of("/2024/01/01/dashi/"), from_build.join("|"));
+}
