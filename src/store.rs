@@ -175,19 +175,12 @@ impl Store {
 
     /// Cached analyses made under `fingerprint`, by path.
     pub fn load_analysis(&self, fingerprint: &str) -> Result<HashMap<String, CachedAnalysis>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT path, content_hash, features FROM analysis WHERE fingerprint = ?1")?;
-        let rows = stmt.query_map(params![fingerprint], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
+        let rows = self.text_triples(
+            "SELECT path, content_hash, features FROM analysis WHERE fingerprint = ?1",
+            fingerprint,
+        )?;
         let mut out = HashMap::new();
-        for row in rows {
-            let (path, content_hash, json) = row?;
+        for (path, content_hash, json) in rows {
             // A row that does not decode is treated as missing and redone.
             if let Ok(features) = serde_json::from_str(&json) {
                 out.insert(
@@ -368,19 +361,12 @@ impl Store {
 
     /// Variants made under `spec`, by purpose and content hash.
     pub fn load_image_sets(&self, spec: &str) -> Result<HashMap<(Purpose, String), Processed>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT content_hash, purpose, sets FROM image_sets WHERE spec = ?1")?;
-        let rows = stmt.query_map(params![spec], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
+        let rows = self.text_triples(
+            "SELECT content_hash, purpose, sets FROM image_sets WHERE spec = ?1",
+            spec,
+        )?;
         let mut out = HashMap::new();
-        for row in rows {
-            let (hash, purpose, json) = row?;
+        for (hash, purpose, json) in rows {
             // Rows that do not decode are remade.
             if let (Ok(purpose), Ok(sets)) = (
                 serde_json::from_str::<Purpose>(&purpose),
@@ -450,6 +436,13 @@ fn mark_checked(path: &Path) {
 }
 
 impl Store {
+    /// The rows of a three-text-column query with one parameter.
+    fn text_triples(&self, sql: &str, key: &str) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so a
     /// concurrent `build` and `related` queue up behind the busy timeout.
     fn write(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<()>) -> Result<()> {
