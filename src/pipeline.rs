@@ -126,8 +126,13 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
     t.stage("model");
     let related = match warm {
         Some(w) if w.defer_related && w.lists.is_some() => {
+            let outcome = w
+                .lists
+                .as_ref()
+                .map(|lists| related::reuse(&model, lists))
+                .unwrap_or_default();
             w.related_stale = true;
-            related::reuse(&model, w.lists.as_ref().expect("checked"))
+            outcome
         }
         Some(w) => {
             let outcome =

@@ -371,7 +371,8 @@ impl Store {
             if let (Ok(purpose), Ok(sets)) = (
                 serde_json::from_str::<Purpose>(&purpose),
                 serde_json::from_str::<Processed>(&json),
-            ) {
+            ) && sets.sets.values().all(|set| !set.fallback.is_empty())
+            {
                 out.insert((purpose, hash), sets);
             }
         }

@@ -17,6 +17,7 @@ use tfidf::{DocFeatures, Vectors, Weights};
 use tokenize::Tokenizer;
 
 /// What the analysis produced, for rendering and for the `related` command.
+#[derive(Default)]
 pub struct Outcome {
     /// Related posts per `SiteModel::posts` index, best first.
     pub links: Vec<Vec<RelatedLink>>,
