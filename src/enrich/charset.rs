@@ -27,7 +27,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>, host: Option<&str>) -> St
 fn choose(body: &[u8], content_type: Option<&str>, host: Option<&str>) -> &'static Encoding {
     if let Some(declared) = meta_charset(body) {
         // A page migrated to UTF-8 that kept its old declaration: trust the bytes.
-        if declared != UTF_8 && has_errors(declared, body) && std::str::from_utf8(body).is_ok() {
+        if declared != UTF_8 && has_errors(declared, body) && !has_errors(UTF_8, body) {
             return UTF_8;
         }
         return declared;
@@ -58,10 +58,14 @@ fn choose(body: &[u8], content_type: Option<&str>, host: Option<&str>) -> &'stat
     }
 }
 
+/// Whether `body` holds bytes that are invalid in `encoding`. A sequence cut off at
+/// the end does not count: reading stops at `</head>` or at the byte cap, wherever
+/// that falls.
 fn has_errors(encoding: &'static Encoding, body: &[u8]) -> bool {
-    encoding
-        .decode_without_bom_handling_and_without_replacement(body)
-        .is_none()
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(body.len() * 3 + 16);
+    let (result, _) = decoder.decode_to_string_without_replacement(body, &mut out, false);
+    matches!(result, encoding_rs::DecoderResult::Malformed(..))
 }
 
 fn detect(body: &[u8], host: Option<&str>) -> &'static Encoding {
@@ -180,6 +184,18 @@ mod tests {
                 enc.name()
             );
         }
+    }
+
+    #[test]
+    fn a_character_cut_off_at_the_end_is_not_an_error() {
+        let mut body = page(UTF_8, "");
+        body.extend_from_slice(&"続く".as_bytes()[..4]);
+        assert!(
+            decode(&body, Some("text/html; charset=utf-8"), Some("example.com")).contains(TEXT)
+        );
+        let mut body = page(SHIFT_JIS, r#"<meta charset="shift_jis">"#);
+        body.push(0x82);
+        assert!(decode(&body, None, None).contains(TEXT));
     }
 
     #[test]
