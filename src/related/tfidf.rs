@@ -48,9 +48,20 @@ pub fn raw_tf(doc: &DocFeatures, w: Weights) -> BTreeMap<String, f64> {
     tf
 }
 
-/// Sublinear term frequency: 1 + ln(tf), linear below 1 so it never turns negative.
+/// How soon term frequency saturates (BM25's k1, at its usual value).
+pub const TF_SATURATION: f64 = 1.2;
+
+/// Sublinear term frequency, in BM25's saturating form: tf·(k1+1)/(tf+k1). One
+/// occurrence weighs 1, repeats add less and less, never more than k1+1 in all.
+/// On livedoor (`examples/related_eval.rs`, 900 posts) it lifted precision@5 from
+/// 0.8716 with 1 + ln(tf) to 0.8840; k1 from 0.3 to 1.2 all gave 0.884–0.891, and
+/// BM25's length term (b) added nothing over the cosine's own normalisation.
 pub fn sublinear(tf: f64) -> f64 {
-    if tf >= 1.0 { 1.0 + tf.ln() } else { tf }
+    if tf <= 0.0 {
+        0.0
+    } else {
+        tf * (TF_SATURATION + 1.0) / (tf + TF_SATURATION)
+    }
 }
 
 /// Smoothed inverse document frequency: ln((1 + n) / (1 + df)) + 1.
@@ -395,12 +406,13 @@ mod tests {
         );
         assert_eq!(v.vocab, ["犬", "猫", "魚", "鳥"]);
         let w0: Vec<f32> = v.docs[0].iter().map(|x| x.1).collect();
-        assert!((w0[0] - 0.613356).abs() < 1e-5, "{w0:?}");
-        assert!((w0[1] - 0.789807).abs() < 1e-5, "{w0:?}");
+        // 犬: sat(1)·idf(3,1) = 1·(ln 2 + 1); 猫: sat(2)·idf(3,2) = 1.375·(ln 4/3 + 1).
+        assert!((w0[0] - 0.691130).abs() < 1e-5, "{w0:?}");
+        assert!((w0[1] - 0.722730).abs() < 1e-5, "{w0:?}");
         let top = top_k(&v, 5, 0.0);
         assert_eq!(top[0].len(), 1);
         assert_eq!(top[0][0].0, 1);
-        assert!((top[0][0].1 - 0.478108).abs() < 1e-5, "{:?}", top[0]);
+        assert!((top[0][0].1 - 0.437504).abs() < 1e-5, "{:?}", top[0]);
         assert_eq!(top[1][0].0, 0);
         assert!(top[2].is_empty());
     }
@@ -437,7 +449,8 @@ mod tests {
         );
         assert_eq!(tf["猫"], 4.0);
         assert_eq!(tf["tag:rust"], 2.0);
-        assert!((sublinear(4.0) - (1.0 + 4f64.ln())).abs() < 1e-12);
+        assert!((sublinear(1.0) - 1.0).abs() < 1e-12);
+        assert!((sublinear(4.0) - 4.0 * 2.2 / 5.2).abs() < 1e-12);
         assert!((idf(3, 1) - (2f64.ln() + 1.0)).abs() < 1e-12);
     }
 }
