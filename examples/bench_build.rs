@@ -5,8 +5,9 @@
 //!         wall time and peak memory of each
 //!     cargo run --release --example bench_build -- related 10000
 //!         related top-5 from ready term counts (what a warm `enishi related` does)
-//!     cargo run --release --example bench_build -- tokenize 2000
-//!         tokenizer throughput in MB/s on one core
+//!     cargo run --release --example bench_build -- tokenize 2000 [CORPUS_DIR]
+//!         tokenizer throughput in MB/s on one core (generated text, or real text
+//!         such as the livedoor corpus)
 //!     cargo run --release --example bench_build -- cards 500 [PER_HOST]
 //!         link cards for 500 distinct URLs from a local server answering each request
 //!         after 50 ms: first build (wall time, requests) and second build (requests)
@@ -217,7 +218,7 @@ fn main() -> Result<()> {
     match mode {
         "build" => bench_build(n),
         "related" => bench_related(n),
-        "tokenize" => bench_tokenize(n),
+        "tokenize" => bench_tokenize(n, args.get(2).map(std::path::PathBuf::from)),
         "cards" => bench_cards(n, args.get(2).map(|s| s.parse()).transpose()?),
         "images" => bench_images(n),
         "serve" => bench_serve(n),
@@ -349,10 +350,32 @@ fn bench_related(n: usize) -> Result<()> {
     Ok(())
 }
 
-fn bench_tokenize(n: usize) -> Result<()> {
+/// Generated text, or with `corpus` the first `n` text files under that folder (in
+/// path order), such as the livedoor corpus: real text repeats its words less.
+fn bench_tokenize(n: usize, corpus: Option<std::path::PathBuf>) -> Result<()> {
     let tokenizer = Tokenizer::new(None)?;
-    let mut rng = Rng(0x2545F4914F6CDD1D);
-    let texts: Vec<String> = (0..n).map(|_| post_text(&mut rng, 40).1).collect();
+    let texts: Vec<String> = match corpus {
+        Some(dir) => {
+            let mut files: Vec<std::path::PathBuf> = walkdir::WalkDir::new(dir)
+                .into_iter()
+                .flatten()
+                .filter(|e| {
+                    e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "txt")
+                })
+                .map(|e| e.into_path())
+                .collect();
+            files.sort();
+            files
+                .iter()
+                .filter_map(|p| std::fs::read_to_string(p).ok())
+                .take(n)
+                .collect()
+        }
+        None => {
+            let mut rng = Rng(0x2545F4914F6CDD1D);
+            (0..n).map(|_| post_text(&mut rng, 40).1).collect()
+        }
+    };
     let bytes: usize = texts.iter().map(String::len).sum();
     let t = Instant::now();
     let mut terms = 0;

@@ -27,6 +27,26 @@ pub struct Tokenizer {
     segmenter: Segmenter,
     stopwords: HashSet<String>,
     fingerprint: String,
+    /// Tells this tokenizer's entries in the per-thread word-class cache apart.
+    id: u64,
+}
+
+/// What counting needs to know of a dictionary word: whether it is kept, whether
+/// it joins compound nouns, and its base form when that differs from the surface.
+#[derive(Clone)]
+struct WordClass {
+    keep: bool,
+    joins: bool,
+    base: Option<Box<str>>,
+}
+
+static NEXT_TOKENIZER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// Word classes by (tokenizer, lexicon, word id): reading a word's details from
+    /// the dictionary costs more than segmenting it, and a text repeats its words.
+    static WORD_CLASSES: std::cell::RefCell<std::collections::HashMap<(u64, u8, u32), WordClass>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 impl Tokenizer {
@@ -66,6 +86,7 @@ impl Tokenizer {
             segmenter,
             stopwords,
             fingerprint,
+            id: NEXT_TOKENIZER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -111,35 +132,44 @@ impl Tokenizer {
             let adjacent = t.byte_start == run_end;
             run_end = t.byte_end;
             let (start, end) = (t.byte_start, t.byte_end);
-            // Details are read field by field: only the part of speech and, for the
-            // few words kept, the base form are needed.
-            let mut fields = t.details_iter();
-            let pos = fields.next().unwrap_or("");
-            let sub1 = fields.next().unwrap_or("*");
-            let is_noun = pos == "名詞";
-            let keep = is_noun
-                && !matches!(
-                    sub1,
-                    "非自立" | "代名詞" | "数" | "接尾" | "副詞可能" | "特殊"
-                );
-            let joins = is_noun && !matches!(sub1, "非自立" | "代名詞" | "数" | "副詞可能");
-            if !(joins && adjacent) {
+            let lexicon = match t.word_id.lex_type() {
+                lindera_dictionary::viterbi::LexType::System => 0u8,
+                lindera_dictionary::viterbi::LexType::User => 1,
+                lindera_dictionary::viterbi::LexType::Unknown => 2,
+            };
+            let key = (self.id, lexicon, t.word_id.id());
+            let class = WORD_CLASSES.with(|cache| cache.borrow().get(&key).cloned());
+            let class = match class {
+                Some(c) => c,
+                None => {
+                    let c = word_class(t);
+                    WORD_CLASSES.with(|cache| {
+                        let mut cache = cache.borrow_mut();
+                        // Bounded: a huge vocabulary just starts the cache over.
+                        if cache.len() > 500_000 {
+                            cache.clear();
+                        }
+                        cache.insert(key, c.clone());
+                    });
+                    c
+                }
+            };
+            if !(class.joins && adjacent) {
                 flush_compound(&mut run, counts, &self.stopwords);
             }
-            if !(joins || keep) {
+            if !(class.joins || class.keep) {
                 continue;
             }
             let surface = &text[start..end];
-            let base = fields.nth(4).filter(|b| *b != "*" && *b != surface);
             // The text is NFKC already; a dictionary base form may not be.
-            let word = match base {
+            let word = match class.base.as_deref().filter(|b| *b != surface) {
                 Some(b) => normalize(b),
                 None => surface.to_ascii_lowercase(),
             };
-            if keep && self.is_content_word(&word) {
+            if class.keep && self.is_content_word(&word) {
                 *counts.entry(word.clone()).or_insert(0) += 1;
             }
-            if joins {
+            if class.joins {
                 run.push(word);
             }
         }
@@ -150,6 +180,26 @@ impl Tokenizer {
     fn is_content_word(&self, word: &str) -> bool {
         is_meaningful(word) && !self.stopwords.contains(word)
     }
+}
+
+/// Reads the part of speech (and base form) of a token from the dictionary.
+fn word_class(t: &mut lindera::token::Token) -> WordClass {
+    let mut fields = t.details_iter();
+    let pos = fields.next().unwrap_or("");
+    let sub1 = fields.next().unwrap_or("*");
+    let is_noun = pos == "名詞";
+    let keep = is_noun
+        && !matches!(
+            sub1,
+            "非自立" | "代名詞" | "数" | "接尾" | "副詞可能" | "特殊"
+        );
+    let joins = is_noun && !matches!(sub1, "非自立" | "代名詞" | "数" | "副詞可能");
+    let base = if keep || joins {
+        fields.nth(4).filter(|b| *b != "*").map(Box::from)
+    } else {
+        None
+    };
+    WordClass { keep, joins, base }
 }
 
 /// Adds the noun run as one compound term when it has two or more parts.
