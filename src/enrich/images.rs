@@ -411,8 +411,13 @@ fn originals(
     Ok((out, fetcher.requests() - before, uncached))
 }
 
+/// Writes through a temporary file renamed into place, so a reader never sees half a
+/// file. The temporary name is unique per write: two URLs with the same bytes make
+/// the same variant files, possibly at the same moment.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(())

@@ -437,3 +437,32 @@ fn card_pictures_and_icons_come_from_the_site() {
         .unwrap();
     assert_eq!(decoded(&site, icon_src), (ImageFormat::Jpeg, 32, 32));
 }
+
+#[test]
+fn the_same_picture_at_two_urls_is_made_once_and_used_twice() {
+    let s = TestServer::start();
+    let bytes = jpeg(&photo(900, 600));
+    let a = serve(&s, "/a.jpg", "image/jpeg", bytes.clone());
+    let b = serve(&s, "/mirror/b.jpg", "image/jpeg", bytes);
+    let site = site();
+    site.post(
+        "a",
+        "title: 同じ写真\ndate: 2024-01-02",
+        &format!("![一枚目]({a})\n\n![二枚目]({b})\n"),
+    );
+    let report = site.build();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let doc = site.html("2024/01/02/a/index.html");
+    let first = img_with_alt(&doc, "一枚目")
+        .value()
+        .attr("src")
+        .unwrap()
+        .to_string();
+    let second = img_with_alt(&doc, "二枚目")
+        .value()
+        .attr("src")
+        .unwrap()
+        .to_string();
+    assert_eq!(first, second, "content-addressed: one file for one picture");
+    assert_eq!(decoded(&site, &first), (ImageFormat::Jpeg, 900, 600));
+}
