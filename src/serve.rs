@@ -268,6 +268,7 @@ fn rebuild(
                     },
                 );
             }
+            let first = previous.as_ref().is_none_or(|old| old.files.is_empty());
             let changed_pages = previous
                 .as_ref()
                 .map_or(files.len(), |old| changed_files(old, &files));
@@ -291,17 +292,24 @@ fn rebuild(
             } else {
                 None
             };
-            println!(
-                "built {} pages in {} ms ({} files changed{})",
-                generated.report.pages,
-                started.elapsed().as_millis(),
-                changed_pages,
-                match &event {
-                    Some(LiveEvent::Reload) => ", reloading",
-                    Some(LiveEvent::Css) => ", swapping stylesheets",
-                    _ => "",
-                }
-            );
+            if first {
+                println!(
+                    "built {} pages in {} ms",
+                    generated.report.pages,
+                    started.elapsed().as_millis()
+                );
+            } else {
+                println!(
+                    "rebuilt in {} ms: {} files changed{}",
+                    started.elapsed().as_millis(),
+                    changed_pages,
+                    match &event {
+                        Some(LiveEvent::Reload) => ", reloading",
+                        Some(LiveEvent::Css) => ", swapping stylesheets",
+                        _ => "",
+                    }
+                );
+            }
             if let Some(e) = event {
                 let _ = shared.events.send(e);
             }
