@@ -251,8 +251,7 @@ fn card(source: PathBuf, url: &str, json: bool, mode: cards::Mode) -> Result<()>
         Site::with_defaults(&source)
     };
     let mut store = if site.root.join(enishi::config::CONFIG_FILE).exists() {
-        let path = site.cache_path();
-        let (store, warning) = Store::open(&path, &enishi::util::display_rel(&site.root, &path))?;
+        let (store, warning) = Store::open_for(&site)?;
         if let Some(w) = warning {
             eprintln!("warning: {w}");
         }
@@ -260,7 +259,7 @@ fn card(source: PathBuf, url: &str, json: bool, mode: cards::Mode) -> Result<()>
     } else {
         None
     };
-    let fetcher = enishi::enrich::fetch::Fetcher::for_site(&site)?;
+    let fetcher = enishi::enrich::fetch::LazyFetcher::new(&site);
     let result = cards::CardFetcher::new(&site, &fetcher).resolve_one(store.as_mut(), url, mode)?;
     let mut out = std::io::stdout().lock();
     if json {

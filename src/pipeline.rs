@@ -16,6 +16,7 @@ use crate::model::{self, ModelOptions, SiteModel};
 use crate::output::Staging;
 use crate::related;
 use crate::render::{OutputFile, Renderer};
+use crate::store::Store;
 use crate::theme::{self, StaticSource, Theme};
 
 #[derive(Debug, Clone, Default)]
@@ -62,6 +63,8 @@ pub struct Analyzed {
     pub site: Site,
     pub model: SiteModel,
     pub related: related::Outcome,
+    /// The open cache, for the stages after analysis.
+    pub store: Store,
 }
 
 pub fn load_and_analyze(opts: &BuildOptions) -> Result<Analyzed> {
@@ -109,6 +112,8 @@ impl Timings {
 fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Analyzed> {
     let mut t = Timings::new();
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
+    // One connection to the cache for the whole build.
+    let (mut store, store_warning) = Store::open_for(&site)?;
     let (docs, warm) = match warm {
         Some(w) => (crate::content::load_with(&site, &mut w.docs)?, Some(w)),
         None => (crate::content::load(&site)?, None),
@@ -124,7 +129,7 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
         },
     )?;
     t.stage("model");
-    let related = match warm {
+    let mut related = match warm {
         Some(w) if w.defer_related && w.lists.is_some() => {
             let outcome = w
                 .lists
@@ -135,19 +140,26 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
             outcome
         }
         Some(w) => {
-            let outcome =
-                related::compute_with(&site, &model, opts.progress, Some(&mut w.related))?;
+            let outcome = related::compute_with(
+                &site,
+                &model,
+                opts.progress,
+                &mut store,
+                Some(&mut w.related),
+            )?;
             w.lists = Some(outcome.lists_by_path(&model));
             w.related_stale = false;
             outcome
         }
-        None => related::compute(&site, &model, opts.progress)?,
+        None => related::compute_with(&site, &model, opts.progress, &mut store, None)?,
     };
+    related.warnings.splice(0..0, store_warning);
     t.stage("related");
     Ok(Analyzed {
         site,
         model,
         related,
+        store,
     })
 }
 
@@ -206,10 +218,12 @@ pub fn audit(pages: &[OutputFile], files: &BTreeMap<String, StaticSource>) -> Re
 pub fn fetch_uncached(opts: &BuildOptions, uncached: &Uncached) -> Result<usize> {
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
     let fetcher = LazyFetcher::new(&site);
-    let mut requests = cards::prefetch(&site, &fetcher, &uncached.cards)?;
+    let (mut store, _) = Store::open_for(&site)?;
+    let mut requests = cards::prefetch(&site, &mut store, &fetcher, &uncached.cards)?;
     if site.config.images.enabled && !uncached.images.is_empty() {
         requests += images::resolve(
             &site,
+            &mut store,
             &fetcher,
             &uncached.images,
             cards::Mode::Online,
@@ -267,18 +281,33 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
         site,
         model,
         related,
+        mut store,
     } = analyzed;
     let theme = Theme::resolve(&site)?;
     let renderer = Renderer::new(&site, theme.clone());
     // Started only if something is fetched.
     let fetcher = LazyFetcher::new(&site);
-    let cards = cards::resolve(&site, &model, &fetcher, opts.links, opts.progress)?;
+    let cards = cards::resolve(
+        &site,
+        &model,
+        &mut store,
+        &fetcher,
+        opts.links,
+        opts.progress,
+    )?;
     t.stage("cards");
     let mut warnings = related.warnings;
     warnings.extend(cards.warnings);
     let images = if site.config.images.enabled {
         let uses = image_uses(&model, &cards.cards);
-        let images = images::resolve(&site, &fetcher, &uses, opts.links, opts.progress)?;
+        let images = images::resolve(
+            &site,
+            &mut store,
+            &fetcher,
+            &uses,
+            opts.links,
+            opts.progress,
+        )?;
         warnings.extend(images.warnings.iter().cloned());
         Some(images)
     } else {

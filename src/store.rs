@@ -28,6 +28,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Store {
     conn: Connection,
+    /// The cache file as messages name it (relative to the site).
+    shown: String,
 }
 
 pub struct CachedAnalysis {
@@ -66,16 +68,31 @@ pub struct AnalysisRow<'a> {
 impl Store {
     /// Opens (or creates) the cache at `path`. The returned warning, if any, says
     /// that a damaged or foreign file was moved aside.
+    /// Opens the site's cache (`[cache] path`, by default `.enishi/cache.sqlite`).
+    pub fn open_for(site: &crate::config::Site) -> Result<(Store, Option<String>)> {
+        let path = site.cache_path();
+        Store::open(&path, &crate::util::display_rel(&site.root, &path))
+    }
+
+    /// The cache file as messages name it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
     pub fn open(path: &Path, shown: &str) -> Result<(Store, Option<String>)> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create cache folder", dir.display()))?;
         }
+        let named = |store: Store| Store {
+            shown: shown.to_string(),
+            ..store
+        };
         match Self::open_checked(path) {
-            Ok(store) => Ok((store, None)),
+            Ok(store) => Ok((named(store), None)),
             Err(reason) => {
                 let aside = move_aside(path)?;
-                let store = Self::open_checked(path).map_err(|e| {
+                let store = Self::open_checked(path).map(named).map_err(|e| {
                     anyhow!("{shown}: cannot create a new cache: {e} (check that the folder is writable)")
                 })?;
                 Ok((
@@ -170,7 +187,10 @@ impl Store {
              COMMIT;"
         ))
         .map_err(check)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            shown: String::new(),
+        })
     }
 
     /// Cached analyses made under `fingerprint`, by path.

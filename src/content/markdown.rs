@@ -50,8 +50,6 @@ pub struct Rendered {
     pub headings: Vec<Heading>,
     /// Source of the first image, for og:image when the front matter names none.
     pub first_image: Option<String>,
-    /// Absolute http(s) sources of every Markdown image, in order (for later enrichment).
-    pub image_urls: Vec<String>,
 }
 
 fn options() -> Options {
@@ -271,9 +269,6 @@ fn collect(event: &Event, text: &mut String, out: &mut Rendered, in_image: &mut 
             *in_image = true;
             if out.first_image.is_none() {
                 out.first_image = Some(dest_url.to_string());
-            }
-            if dest_url.starts_with("http://") || dest_url.starts_with("https://") {
-                out.image_urls.push(dest_url.to_string());
             }
         }
         Event::End(TagEnd::Image) => *in_image = false,

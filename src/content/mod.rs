@@ -105,9 +105,7 @@ pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
             {
                 return Ok((stamp, doc.clone()));
             }
-            let source = display_rel(&site.root, p);
-            let bytes = std::fs::read(p).with_context(|| format!("{source}: cannot read file"))?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
+            let (source, bytes, hash) = read_source(site, p)?;
             match memo.docs.get(p) {
                 Some((_, doc)) if doc.content_hash == hash => Ok((stamp, doc.clone())),
                 _ => parse_bytes(site, p, source, bytes, hash).map(|d| (stamp, d)),
@@ -122,10 +120,17 @@ pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
 }
 
 pub fn load_one(site: &Site, path: &Path) -> Result<Document> {
+    let (source, bytes, content_hash) = read_source(site, path)?;
+    parse_bytes(site, path, source, bytes, content_hash)
+}
+
+/// A source file's name as shown in messages, its bytes, and their hash (what the
+/// caches are keyed by).
+fn read_source(site: &Site, path: &Path) -> Result<(String, Vec<u8>, String)> {
     let source = display_rel(&site.root, path);
     let bytes = std::fs::read(path).with_context(|| format!("{source}: cannot read file"))?;
-    let content_hash = blake3::hash(&bytes).to_hex().to_string();
-    parse_bytes(site, path, source, bytes, content_hash)
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    Ok((source, bytes, hash))
 }
 
 fn parse_bytes(

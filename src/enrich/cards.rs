@@ -62,20 +62,17 @@ pub struct Resolved {
 }
 
 /// Fetches (online) the cards of `urls` into the cache; returns the requests made.
-pub fn prefetch(site: &Site, fetcher: &fetch::LazyFetcher, urls: &[String]) -> Result<usize> {
+pub fn prefetch(
+    site: &Site,
+    store: &mut Store,
+    fetcher: &fetch::LazyFetcher,
+    urls: &[String],
+) -> Result<usize> {
     if urls.is_empty() || !site.config.links.enabled {
         return Ok(0);
     }
-    let cache_path = site.cache_path();
-    let shown = crate::util::display_rel(&site.root, &cache_path);
-    let (mut store, _) = Store::open(&cache_path, &shown)?;
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let batch = CardFetcher::new(site, fetcher.get()?).resolve_all(
-        &mut store,
-        &urls,
-        Mode::Online,
-        false,
-    )?;
+    let batch = CardFetcher::new(site, fetcher).resolve_all(store, &urls, Mode::Online, false)?;
     Ok(batch.requests)
 }
 
@@ -90,6 +87,7 @@ struct Occurrence<'a> {
 pub fn resolve(
     site: &Site,
     model: &SiteModel,
+    store: &mut Store,
     fetcher: &fetch::LazyFetcher,
     mode: Mode,
     progress: bool,
@@ -125,13 +123,8 @@ pub fn resolve(
     }
     let settings = &site.config.links;
     let results = if settings.enabled {
-        let cache_path = site.cache_path();
-        let shown = crate::util::display_rel(&site.root, &cache_path);
-        let (mut store, warning) = Store::open(&cache_path, &shown)?;
-        out.warnings.extend(warning);
         let urls: Vec<&str> = remote.iter().copied().collect();
-        let batch = CardFetcher::new(site, fetcher.get()?)
-            .resolve_all(&mut store, &urls, mode, progress)?;
+        let batch = CardFetcher::new(site, fetcher).resolve_all(store, &urls, mode, progress)?;
         out.requests = batch.requests;
         out.revalidated = batch.revalidated;
         out.uncached = batch.uncached;
@@ -200,13 +193,15 @@ struct Batch {
 }
 
 /// Fetches cards with the site's `[links]` limits, reading and writing the cache.
+/// The HTTP client is started only when a request is really made, so a build
+/// served wholly from the cache (every `serve` rebuild) starts no runtime.
 pub struct CardFetcher<'f> {
     settings: LinksConfig,
-    fetcher: &'f fetch::Fetcher,
+    fetcher: &'f fetch::LazyFetcher<'f>,
 }
 
 impl<'f> CardFetcher<'f> {
-    pub fn new(site: &Site, fetcher: &'f fetch::Fetcher) -> CardFetcher<'f> {
+    pub fn new(site: &Site, fetcher: &'f fetch::LazyFetcher<'f>) -> CardFetcher<'f> {
         CardFetcher {
             settings: site.config.links.clone(),
             fetcher,
@@ -234,6 +229,7 @@ impl<'f> CardFetcher<'f> {
                 let url = url.to_string();
                 let fetched = self
                     .fetcher
+                    .get()?
                     .run_all(vec![url], move |client, url| async move {
                         fetch_card(&client, &url, None, cap).await
                     })
@@ -299,11 +295,12 @@ impl<'f> CardFetcher<'f> {
             });
         }
 
+        let fetcher = self.fetcher.get()?;
         let bar = crate::util::progress_bar(progress, to_fetch.len(), 5, "リンクカード");
-        let before = self.fetcher.requests();
+        let before = fetcher.requests();
         let cap = self.settings.max_bytes;
         let fetched: Vec<(String, Option<CachedCard>, Fetch)> =
-            self.fetcher.run_all(to_fetch, |client, (url, old)| {
+            fetcher.run_all(to_fetch, |client, (url, old)| {
                 let bar = bar.clone();
                 async move {
                     let validators = old.as_ref().map(|c| c.validators.clone());
@@ -317,7 +314,7 @@ impl<'f> CardFetcher<'f> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let requests = self.fetcher.requests() - before;
+        let requests = fetcher.requests() - before;
 
         let mut revalidated = 0;
         let mut rows = Vec::new();

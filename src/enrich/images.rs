@@ -117,6 +117,7 @@ pub struct Images {
 /// Fetches, processes and caches every image in `uses`.
 pub fn resolve(
     site: &Site,
+    store: &mut Store,
     fetcher: &LazyFetcher,
     uses: &[ImageUse],
     mode: Mode,
@@ -127,10 +128,6 @@ pub fn resolve(
     if uses.is_empty() || !settings.enabled {
         return Ok(out);
     }
-    let cache_path = site.cache_path();
-    let shown = crate::util::display_rel(&site.root, &cache_path);
-    let (mut store, warning) = Store::open(&cache_path, &shown)?;
-    out.warnings.extend(warning);
     let dir = images_dir(site);
     for sub in ["originals", "variants"] {
         std::fs::create_dir_all(dir.join(sub)).with_context(|| {
@@ -142,7 +139,7 @@ pub fn resolve(
     let urls: BTreeSet<&str> = uses.iter().map(|u| u.url.as_str()).collect();
     let urls: Vec<&str> = urls.into_iter().collect();
     let (originals, requests, uncached) =
-        originals(site, fetcher, &mut store, &dir, &urls, mode, progress)?;
+        originals(site, fetcher, store, &dir, &urls, mode, progress)?;
     out.requests = requests;
     out.uncached = uses
         .iter()

@@ -134,22 +134,24 @@ pub fn reuse(model: &SiteModel, previous: &ListsByPath) -> Outcome {
 }
 
 pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome> {
-    compute_with(site, model, progress, None)
+    let (mut store, warning) = Store::open_for(site)?;
+    let mut outcome = compute_with(site, model, progress, &mut store, None)?;
+    outcome.warnings.splice(0..0, warning);
+    Ok(outcome)
 }
 
+/// [`compute`] with the build's open cache, and (for `serve`) term counts kept in memory.
 pub fn compute_with(
     site: &Site,
     model: &SiteModel,
     progress: bool,
+    store: &mut Store,
     mut memo: Option<&mut Memo>,
 ) -> Result<Outcome> {
     let cfg = &site.config.related;
     let tokenizer = tokenizer_for(site)?;
     let fingerprint = tokenizer.fingerprint().to_string();
-    let cache_path = site.cache_path();
-    let shown = crate::util::display_rel(&site.root, &cache_path);
-    let (mut store, warning) = Store::open(&cache_path, &shown)?;
-    let warnings: Vec<String> = warning.into_iter().collect();
+    let warnings: Vec<String> = Vec::new();
 
     let docs: Vec<&Document> = model.posts.iter().map(|e| &e.doc).collect();
     if let Some(m) = memo.as_deref_mut()
@@ -280,7 +282,7 @@ pub fn compute_with(
     };
     store
         .save(&fingerprint, &rows, &settings, &to_store)
-        .with_context(|| format!("{shown}: cannot update the cache"))?;
+        .with_context(|| format!("{}: cannot update the cache", store.shown()))?;
     if let Some(m) = memo {
         m.settings = settings;
         m.saved = stored.into_iter().collect();

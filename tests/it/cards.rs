@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use encoding_rs::{EUC_JP, SHIFT_JIS};
 use enishi::config::Site;
 use enishi::enrich::cards::{self, CardFetcher, CardResult, Mode};
-use enishi::enrich::fetch::Fetcher;
+use enishi::enrich::fetch::LazyFetcher;
 use enishi::pipeline::build;
 
 use crate::common::{TestSite, select, text_of};
@@ -24,7 +24,7 @@ fn site() -> TestSite {
 fn fetch(url: &str) -> CardResult {
     let site = site();
     let site = Site::load(site.root(), None).unwrap();
-    let fetcher = Fetcher::for_site(&site).unwrap();
+    let fetcher = LazyFetcher::new(&site);
     CardFetcher::new(&site, &fetcher)
         .resolve_one(None, url, Mode::Online)
         .unwrap()
@@ -488,7 +488,7 @@ fn private_addresses_are_refused_without_the_flag() {
     let url = s.html("/private", "<title>内部</title>");
     let site = TestSite::new();
     let site = Site::load(site.root(), None).unwrap();
-    let fetcher = Fetcher::for_site(&site).unwrap();
+    let fetcher = LazyFetcher::new(&site);
     let fetcher = CardFetcher::new(&site, &fetcher);
     let reason = fetcher
         .resolve_one(None, &url, Mode::Online)
