@@ -210,7 +210,7 @@ fn main() -> Result<()> {
     let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(1000);
     match mode {
         "build" => bench_build(n),
-        "related" => bench_related(n),
+        "related" => bench_related(n, args.get(2).map(std::path::PathBuf::from)),
         "tokenize" => bench_tokenize(n, args.get(2).map(std::path::PathBuf::from)),
         "cards" => bench_cards(n, args.get(2).map(|s| s.parse()).transpose()?),
         "images" => bench_images(n),
@@ -299,8 +299,77 @@ fn synthetic_features(n: usize) -> Vec<DocFeatures> {
         .collect()
 }
 
-fn bench_related(n: usize) -> Result<()> {
-    let features = synthetic_features(n);
+/// Term counts of real articles: every text file under `dir` (path order), each a
+/// title line then the body, tokenized in parallel. Past the corpus size, a post is
+/// two articles merged, so `n` can exceed the corpus with real term statistics.
+fn corpus_features(n: usize, dir: &std::path::Path) -> Result<Vec<DocFeatures>> {
+    use rayon::prelude::*;
+    let tokenizer = Tokenizer::new(None)?;
+    let texts = corpus_texts(dir, usize::MAX);
+    anyhow::ensure!(!texts.is_empty(), "{}: no .txt files", dir.display());
+    let real: Vec<DocFeatures> = texts
+        .par_iter()
+        .map(|text| {
+            // livedoor's files open with a URL and a date line before the title.
+            let text = text
+                .lines()
+                .skip_while(|l| {
+                    l.starts_with("http") || l.starts_with(|c: char| c.is_ascii_digit())
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let (title, body) = text.split_once('\n').unwrap_or(("", &text));
+            let mut f = DocFeatures::default();
+            tokenizer.count_terms(title, &mut f.title)?;
+            tokenizer.count_terms(body, &mut f.body)?;
+            Ok(f)
+        })
+        .collect::<Result<_>>()?;
+    Ok((0..n)
+        .map(|i| {
+            let mut f = real[i % real.len()].clone();
+            if i >= real.len() {
+                for (t, c) in &real[(i * 7 + 1) % real.len()].body {
+                    *f.body.entry(t.clone()).or_insert(0) += c;
+                }
+            }
+            f
+        })
+        .collect())
+}
+
+/// The text files under `dir` in path order, at most `n` of them.
+fn corpus_texts(dir: &std::path::Path, n: usize) -> Vec<String> {
+    let mut files: Vec<std::path::PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "txt"))
+        // Leave out README.txt, LICENSE.txt and the like.
+        .filter(|e| {
+            !e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".txt")
+                .chars()
+                .all(|c| c.is_ascii_uppercase())
+        })
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .take(n)
+        .collect()
+}
+
+/// Related posts from term counts already in hand (as after a cached analysis):
+/// synthetic ones, or with `corpus` those of real articles.
+fn bench_related(n: usize, corpus: Option<std::path::PathBuf>) -> Result<()> {
+    let features = match &corpus {
+        Some(dir) => corpus_features(n, dir)?,
+        None => synthetic_features(n),
+    };
+    reset_peak_rss();
     let t = Instant::now();
     let w = Weights {
         title: 3.0,
@@ -309,28 +378,13 @@ fn bench_related(n: usize) -> Result<()> {
     let vectors = tfidf::vectorize(&features, w);
     let vec_time = t.elapsed();
     let t = Instant::now();
-    let first = tfidf::top_k_pruned(
-        &vectors,
-        tfidf::FEEDBACK_NEIGHBOURS,
-        0.0,
-        tfidf::NEIGHBOUR_QUERY_TERMS,
-    );
-    let first_time = t.elapsed();
-    let expanded = tfidf::expand(
-        &vectors,
-        &first,
-        tfidf::FEEDBACK_NEIGHBOURS,
-        tfidf::FEEDBACK_WEIGHT,
-        tfidf::FEEDBACK_MAX_TERMS,
-    );
-    let expand_time = t.elapsed() - first_time;
-    let ranked = tfidf::top_k_pruned(&expanded, 5, 0.05, tfidf::FINAL_QUERY_TERMS);
+    let (_, ranked, steps) = tfidf::rank(vectors, 5, 0.05);
     let rank_time = t.elapsed();
     println!(
         "  neighbours {:.2} s, feedback {:.2} s, final ranking {:.2} s",
-        first_time.as_secs_f64(),
-        expand_time.as_secs_f64(),
-        (rank_time - first_time - expand_time).as_secs_f64()
+        steps.neighbours.as_secs_f64(),
+        steps.feedback.as_secs_f64(),
+        steps.ranking.as_secs_f64()
     );
     let filled = ranked.iter().filter(|r| r.len() == 5).count();
     println!(
@@ -348,22 +402,7 @@ fn bench_related(n: usize) -> Result<()> {
 fn bench_tokenize(n: usize, corpus: Option<std::path::PathBuf>) -> Result<()> {
     let tokenizer = Tokenizer::new(None)?;
     let texts: Vec<String> = match corpus {
-        Some(dir) => {
-            let mut files: Vec<std::path::PathBuf> = walkdir::WalkDir::new(dir)
-                .into_iter()
-                .flatten()
-                .filter(|e| {
-                    e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "txt")
-                })
-                .map(|e| e.into_path())
-                .collect();
-            files.sort();
-            files
-                .iter()
-                .filter_map(|p| std::fs::read_to_string(p).ok())
-                .take(n)
-                .collect()
-        }
+        Some(dir) => corpus_texts(&dir, n),
         None => {
             let mut rng = Rng(0x2545F4914F6CDD1D);
             (0..n).map(|_| post_text(&mut rng, 40).1).collect()

@@ -5,7 +5,10 @@
 //! the share of each post's k related posts that come from its own category
 //! (a missing slot counts as a miss). The category is never a feature.
 //!
-//!     cargo run --release --example related_eval -- CORPUS_DIR [PER_CATEGORY] [K]
+//!     cargo run --release --example related_eval -- CORPUS_DIR [PER_CATEGORY] [K] [SKIP]
+//!
+//! SKIP leaves out the first SKIP articles of each category, to measure on a
+//! sample the method was not tuned on.
 
 use std::path::{Path, PathBuf};
 
@@ -15,15 +18,15 @@ use enishi::related::json_report;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let corpus = PathBuf::from(
-        args.first()
-            .ok_or_else(|| anyhow!("usage: related_eval CORPUS_DIR [PER_CATEGORY=100] [K=5]"))?,
-    );
+    let corpus = PathBuf::from(args.first().ok_or_else(|| {
+        anyhow!("usage: related_eval CORPUS_DIR [PER_CATEGORY=100] [K=5] [SKIP=0]")
+    })?);
     let per_category: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(100);
     let k: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(5);
+    let skip: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(0);
 
     let site = tempfile::tempdir()?;
-    let count = write_site(&corpus, site.path(), per_category, k)?;
+    let count = write_site(&corpus, site.path(), per_category, k, skip)?;
     let started = std::time::Instant::now();
     let analyzed = load_and_analyze(&BuildOptions {
         source: site.path().to_path_buf(),
@@ -65,7 +68,13 @@ fn main() -> Result<()> {
 
 /// Writes `site.toml` and one post per article; the category is kept only in the
 /// file name (which the analysis never reads) so it can be scored afterwards.
-fn write_site(corpus: &Path, site: &Path, per_category: usize, k: usize) -> Result<usize> {
+fn write_site(
+    corpus: &Path,
+    site: &Path,
+    per_category: usize,
+    k: usize,
+    skip: usize,
+) -> Result<usize> {
     std::fs::write(
         site.join("site.toml"),
         format!(
@@ -95,7 +104,7 @@ fn write_site(corpus: &Path, site: &Path, per_category: usize, k: usize) -> Resu
             })
             .collect();
         files.sort();
-        for (i, f) in files.iter().take(per_category).enumerate() {
+        for (i, f) in files.iter().skip(skip).take(per_category).enumerate() {
             let text = std::fs::read_to_string(f)?;
             let mut lines = text.lines();
             let _url = lines.next();

@@ -84,33 +84,8 @@ pub struct Warm {
     pub related_stale: bool,
 }
 
-/// Prints how long each stage took when `ENISHI_TIMINGS` is set (for profiling).
-struct Timings {
-    on: bool,
-    last: Instant,
-}
-
-impl Timings {
-    fn new() -> Timings {
-        Timings {
-            on: std::env::var_os("ENISHI_TIMINGS").is_some(),
-            last: Instant::now(),
-        }
-    }
-
-    fn stage(&mut self, name: &str) {
-        if self.on {
-            eprintln!(
-                "timing: {name:<10} {:>7.1} ms",
-                self.last.elapsed().as_secs_f64() * 1000.0
-            );
-        }
-        self.last = Instant::now();
-    }
-}
-
 fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Analyzed> {
-    let mut t = Timings::new();
+    let mut t = crate::util::Timings::new();
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
     // One connection to the cache for the whole build.
     let (mut store, store_warning) = Store::open_for(&site)?;
@@ -276,7 +251,7 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
     let started = Instant::now();
     let serving = warm.is_some();
     let analyzed = load_and_analyze_with(opts, warm)?;
-    let mut t = Timings::new();
+    let mut t = crate::util::Timings::new();
     let Analyzed {
         site,
         model,

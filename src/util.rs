@@ -164,6 +164,37 @@ pub fn unescape_html(s: &str) -> String {
     out
 }
 
+/// Prints how long each stage took when `ENISHI_TIMINGS` is set (for profiling).
+pub struct Timings {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Timings {
+    pub fn new() -> Timings {
+        Timings {
+            on: std::env::var_os("ENISHI_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    pub fn stage(&mut self, name: &str) {
+        if self.on {
+            eprintln!(
+                "timing: {name:<10} {:>7.1} ms",
+                self.last.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        self.last = std::time::Instant::now();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

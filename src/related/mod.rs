@@ -149,6 +149,7 @@ pub fn compute_with(
     mut memo: Option<&mut Memo>,
 ) -> Result<Outcome> {
     let cfg = &site.config.related;
+    let mut timings = crate::util::Timings::new();
     let tokenizer = tokenizer_for(site)?;
     let fingerprint = tokenizer.fingerprint().to_string();
     let warnings: Vec<String> = Vec::new();
@@ -182,6 +183,7 @@ pub fn compute_with(
         }
     }
     let todo: Vec<usize> = (0..docs.len()).filter(|&i| features[i].is_none()).collect();
+    timings.stage("  cache read");
 
     let bar = crate::util::progress_bar(progress, todo.len(), 50, "形態素解析");
     let fresh: Vec<(usize, DocFeatures)> = todo
@@ -206,36 +208,15 @@ pub fn compute_with(
         .map(Option::unwrap_or_default)
         .collect();
 
+    timings.stage("  tokenize");
     let weights = Weights {
         title: cfg.title_weight,
         tag: cfg.tag_weight,
     };
     let vectors = tfidf::vectorize(&features, weights);
-    let (vectors, ranked) = if vectors.docs.len() >= tfidf::MIN_DOCS_FOR_CORPUS_STATS {
-        let nearest = tfidf::top_k_pruned(
-            &vectors,
-            tfidf::FEEDBACK_NEIGHBOURS,
-            0.0,
-            tfidf::NEIGHBOUR_QUERY_TERMS,
-        );
-        let expanded = tfidf::expand(
-            &vectors,
-            &nearest,
-            tfidf::FEEDBACK_NEIGHBOURS,
-            tfidf::FEEDBACK_WEIGHT,
-            tfidf::FEEDBACK_MAX_TERMS,
-        );
-        let ranked = tfidf::top_k_pruned(
-            &expanded,
-            cfg.count,
-            cfg.min_score,
-            tfidf::FINAL_QUERY_TERMS,
-        );
-        (expanded, ranked)
-    } else {
-        let ranked = tfidf::top_k(&vectors, cfg.count, cfg.min_score);
-        (vectors, ranked)
-    };
+    timings.stage("  vectorize");
+    let (vectors, ranked, _) = tfidf::rank(vectors, cfg.count, cfg.min_score);
+    timings.stage("  rank");
     let links: Vec<Vec<RelatedLink>> = ranked
         .into_iter()
         .map(|r| {
@@ -283,6 +264,7 @@ pub fn compute_with(
     store
         .save(&fingerprint, &rows, &settings, &to_store)
         .with_context(|| format!("{}: cannot update the cache", store.shown()))?;
+    timings.stage("  cache write");
     if let Some(m) = memo {
         m.settings = settings;
         m.saved = stored.into_iter().collect();

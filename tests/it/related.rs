@@ -94,6 +94,31 @@ fn segments_known_sentences_with_the_user_dictionary() {
 }
 
 #[test]
+fn counts_predicates_compounds_and_their_pairs() {
+    let t = Tokenizer::new(None).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    t.count_terms(
+        "東京都知事選挙の結果を走りながら調べた。美味しいラーメンを食べて満足した。",
+        &mut counts,
+    )
+    .unwrap();
+    let count = |term: &str| counts.get(term).copied().unwrap_or(0);
+    // 東京|都知事|選挙: the compound counts twice, its parts once each, and as it
+    // has three parts, each adjacent pair once.
+    assert_eq!(count("東京都知事選挙"), 2, "{counts:?}");
+    assert_eq!(count("東京都知事"), 1, "{counts:?}");
+    assert_eq!(count("都知事選挙"), 1, "{counts:?}");
+    assert_eq!(count("都知事"), 1, "{counts:?}");
+    assert_eq!(count("選挙"), 1, "{counts:?}");
+    // Verbs and adjectives by their base form; grammatical ones are stopwords.
+    assert_eq!(count("走る"), 1, "{counts:?}");
+    assert_eq!(count("調べる"), 1, "{counts:?}");
+    assert_eq!(count("美味しい"), 1, "{counts:?}");
+    assert_eq!(count("食べる"), 1, "{counts:?}");
+    assert_eq!(count("する"), 0, "{counts:?}");
+}
+
+#[test]
 fn site_user_dictionary_adds_words_and_changes_the_fingerprint() {
     let plain = Tokenizer::new(None).unwrap();
     let words: Vec<String> = plain
