@@ -351,3 +351,40 @@ fn explain_shows_shared_terms() {
     let out = site.run(&["related", "content/posts/nothere.md"]);
     assert!(!out.status.success());
 }
+
+/// The tokenizing progress bar draws on a terminal only: run once under a
+/// pseudo-terminal (`script`, from util-linux) and once with pipes.
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let site = TestSite::new();
+    for i in 0..60 {
+        site.post(
+            &format!("p{i:02}"),
+            &format!("title: 記事{i}\ndate: 2024-02-01"),
+            "出汁と味噌汁の話です。",
+        );
+    }
+    let piped = site.run(&["related"]);
+    assert!(piped.status.success());
+    let all = [piped.stdout, piped.stderr].concat();
+    let all = String::from_utf8_lossy(&all);
+    assert!(!all.contains("形態素解析"), "{all}");
+    assert!(all.contains("tokenized 60 of 60 posts"), "{all}");
+
+    // Second run on a terminal: the cache must not hold the posts, or there is
+    // nothing to tokenize and no bar.
+    std::fs::remove_dir_all(site.root().join(".enishi")).unwrap();
+    let command = format!(
+        "cd '{}' && '{}' related",
+        site.root().display(),
+        env!("CARGO_BIN_EXE_enishi")
+    );
+    let on_tty = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("`script` (util-linux) runs the command on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&on_tty.stdout);
+    assert!(on_tty.status.success(), "{shown}");
+    assert!(shown.contains("形態素解析"), "{shown}");
+    assert!(shown.contains("tokenized 60 of 60 posts"), "{shown}");
+}
