@@ -79,6 +79,8 @@ struct Counter {
     /// The noun run being read, and a buffer to join it in.
     run: Vec<u32>,
     joined: String,
+    /// Two-part compounds by their parts' ids ([`NO_TERM`]: not counted).
+    two_part: rustc_hash::FxHashMap<u64, u32>,
 }
 
 /// Term texts numbered in order of appearance.
@@ -102,7 +104,7 @@ impl TermTable {
 
 /// More terms than this (compounds are many) and a thread's state starts over,
 /// so memory stays bounded on any input.
-const MAX_TERMS_PER_THREAD: usize = 1_000_000;
+const MAX_TERMS_PER_THREAD: usize = 500_000;
 
 impl Counter {
     fn new(owner: u64) -> Counter {
@@ -117,6 +119,7 @@ impl Counter {
             counted: Vec::new(),
             run: Vec::new(),
             joined: String::new(),
+            two_part: Default::default(),
         }
     }
 
@@ -155,16 +158,35 @@ impl Counter {
     }
 
     fn add_joined(&mut self, parts: &[u32], n: u32, stopwords: &HashSet<String>) {
+        // Two-part compounds (most of them, and every pair) are remembered by their
+        // parts' ids, so a repeat costs no joining and no string hashing.
+        let key = match parts {
+            [a, b] => Some((*a as u64) << 32 | *b as u64),
+            _ => None,
+        };
+        if let Some(&term) = key.and_then(|k| self.two_part.get(&k)) {
+            if term != NO_TERM {
+                self.add(term, n);
+            }
+            return;
+        }
         let mut joined = std::mem::take(&mut self.joined);
         joined.clear();
         for &p in parts {
             joined.push_str(&self.terms.texts[p as usize]);
         }
-        if is_meaningful(&joined) && !stopwords.contains(joined.as_str()) {
-            let id = self.terms.id(&joined);
-            self.add(id, n);
-        }
+        let term = if is_meaningful(&joined) && !stopwords.contains(joined.as_str()) {
+            self.terms.id(&joined)
+        } else {
+            NO_TERM
+        };
         self.joined = joined;
+        if let Some(k) = key {
+            self.two_part.insert(k, term);
+        }
+        if term != NO_TERM {
+            self.add(term, n);
+        }
     }
 }
 
@@ -250,17 +272,30 @@ impl Tokenizer {
         let text = nfkc(text);
         COUNTER.with(|cell| {
             let counter = &mut *cell.borrow_mut();
-            if counter.owner != self.id || counter.terms.texts.len() > MAX_TERMS_PER_THREAD {
+            if counter.owner != self.id
+                || counter.terms.texts.len() > MAX_TERMS_PER_THREAD
+                || counter.two_part.len() > MAX_TERMS_PER_THREAD
+            {
                 *counter = Counter::new(self.id);
             }
             self.count_into(counter, &text);
-            for term in counter.counted.drain(..) {
+            let found = counter.counted.drain(..).map(|term| {
                 let n = std::mem::take(&mut counter.counts[term as usize]);
-                let text = &counter.terms.texts[term as usize];
-                match counts.get_mut(text.as_ref()) {
-                    Some(c) => *c += n,
-                    None => {
-                        counts.insert(text.to_string(), n);
+                (&counter.terms.texts[term as usize], n)
+            });
+            if counts.is_empty() {
+                // Built from sorted pairs in one go: far cheaper than an insert each.
+                let mut pairs: Vec<(String, u32)> =
+                    found.map(|(t, n)| (t.to_string(), n)).collect();
+                pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                *counts = BTreeMap::from_iter(pairs);
+            } else {
+                for (text, n) in found {
+                    match counts.get_mut(text.as_ref()) {
+                        Some(c) => *c += n,
+                        None => {
+                            counts.insert(text.to_string(), n);
+                        }
                     }
                 }
             }
@@ -291,9 +326,14 @@ impl Tokenizer {
                     (class.term, class.counted)
                 } else {
                     // The text is NFKC already.
-                    let surface = text[from..to].to_ascii_lowercase();
-                    let counted = class.keep && self.is_content_word(&surface);
-                    (counter.terms.id(&surface), counted)
+                    let surface = &text[from..to];
+                    let lower: Cow<str> = if surface.bytes().any(|b| b.is_ascii_uppercase()) {
+                        Cow::Owned(surface.to_ascii_lowercase())
+                    } else {
+                        Cow::Borrowed(surface)
+                    };
+                    let counted = class.keep && self.is_content_word(&lower);
+                    (counter.terms.id(&lower), counted)
                 };
                 if counted {
                     counter.add(term, 1);
