@@ -370,6 +370,7 @@ fn bench_related(n: usize, corpus: Option<std::path::PathBuf>) -> Result<()> {
         None => synthetic_features(n),
     };
     reset_peak_rss();
+    let before = current_rss_mb();
     let t = Instant::now();
     let w = Weights {
         title: 3.0,
@@ -388,7 +389,8 @@ fn bench_related(n: usize, corpus: Option<std::path::PathBuf>) -> Result<()> {
     );
     let filled = ranked.iter().filter(|r| r.len() == 5).count();
     println!(
-        "related top-5 for {n} posts: vectorize {:.2} s, rank (with feedback) {:.2} s, total {:.2} s; {filled} posts with 5 related; peak RSS {:.0} MB",
+        "related top-5 for {n} posts: vectorize {:.2} s, rank (with feedback) {:.2} s, total {:.2} s; \
+         {filled} posts with 5 related; peak RSS {:.0} MB ({before:.0} MB before it started: term counts, dictionary, allocator reserve)",
         vec_time.as_secs_f64(),
         rank_time.as_secs_f64(),
         (vec_time + rank_time).as_secs_f64(),
