@@ -32,22 +32,6 @@ pub struct Vectors {
 /// Prefix of tag and category features, so a tag `rust` and the word `rust` differ.
 pub const TAG_PREFIX: &str = "tag:";
 
-/// Weighted raw term frequencies of one document.
-pub fn raw_tf(doc: &DocFeatures, w: Weights) -> BTreeMap<String, f64> {
-    let mut tf: BTreeMap<String, f64> = BTreeMap::new();
-    for (t, &c) in &doc.body {
-        *tf.entry(t.clone()).or_insert(0.0) += c as f64;
-    }
-    for (t, &c) in &doc.title {
-        *tf.entry(t.clone()).or_insert(0.0) += w.title * c as f64;
-    }
-    for t in &doc.tags {
-        *tf.entry(format!("{TAG_PREFIX}{t}")).or_insert(0.0) += w.tag;
-    }
-    tf.retain(|_, v| *v > 0.0);
-    tf
-}
-
 /// How soon term frequency saturates (BM25's k1, at its usual value).
 pub const TF_SATURATION: f64 = 1.2;
 
@@ -631,6 +615,23 @@ pub fn shared_terms(vectors: &Vectors, a: usize, b: usize, limit: usize) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Weighted raw term frequencies of one document, written out plainly: the
+    /// definition [`vectorize`] is checked against.
+    fn raw_tf(doc: &DocFeatures, w: Weights) -> BTreeMap<String, f64> {
+        let mut tf: BTreeMap<String, f64> = BTreeMap::new();
+        for (t, &c) in &doc.body {
+            *tf.entry(t.clone()).or_insert(0.0) += c as f64;
+        }
+        for (t, &c) in &doc.title {
+            *tf.entry(t.clone()).or_insert(0.0) += w.title * c as f64;
+        }
+        for t in &doc.tags {
+            *tf.entry(format!("{TAG_PREFIX}{t}")).or_insert(0.0) += w.tag;
+        }
+        tf.retain(|_, v| *v > 0.0);
+        tf
+    }
 
     fn doc(body: &[(&str, u32)]) -> DocFeatures {
         DocFeatures {

@@ -409,9 +409,7 @@ impl Tokenizer {
     fn is_content_word(&self, word: &str) -> bool {
         is_meaningful(word) && !self.stopwords.contains(word)
     }
-}
 
-impl Tokenizer {
     /// Reads the part of speech (and base form) of a token from the dictionary.
     /// `known`: a dictionary word, whose surface is the same at every occurrence.
     fn word_class(
