@@ -93,9 +93,38 @@ impl Staging {
         }
         self.committed = true;
         if had_old {
-            let _ = fs::remove_dir_all(&old);
+            remove_tree(&old);
         }
         Ok(())
+    }
+}
+
+/// Removes a folder and everything in it, files in parallel, then the folders
+/// deepest first. A site's output is thousands of small folders (one per post), and
+/// removing them one by one took longer than writing the new output.
+fn remove_tree(dir: &Path) {
+    use rayon::prelude::*;
+    let entries: Vec<walkdir::DirEntry> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .collect();
+    entries
+        .par_iter()
+        .filter(|e| !e.file_type().is_dir())
+        .for_each(|e| {
+            let _ = fs::remove_file(e.path());
+        });
+    let mut dirs: Vec<&walkdir::DirEntry> =
+        entries.iter().filter(|e| e.file_type().is_dir()).collect();
+    dirs.sort_by_key(|e| std::cmp::Reverse(e.depth()));
+    for level in dirs.chunk_by(|a, b| a.depth() == b.depth()) {
+        level.par_iter().for_each(|e| {
+            let _ = fs::remove_dir(e.path());
+        });
+    }
+    // Whatever could not go above (a file added meanwhile) goes now.
+    if dir.exists() {
+        let _ = fs::remove_dir_all(dir);
     }
 }
 

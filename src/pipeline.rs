@@ -218,6 +218,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         mut report,
         ..
     } = generated;
+    let mut t = crate::util::Timings::new();
     let staging = Staging::new(&report.output)?;
     pages
         .par_iter()
@@ -240,7 +241,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             report.warnings.join(" | ")
         ));
     }
+    t.stage("write");
     staging.commit()?;
+    t.stage("commit");
     report.elapsed = started.elapsed();
     Ok(report)
 }

@@ -354,6 +354,40 @@ fn two_builds_are_byte_identical() {
 }
 
 #[test]
+fn a_rebuild_replaces_the_previous_output_and_leaves_nothing_beside_it() {
+    let site = basic_site();
+    site.build();
+    let before = site.snapshot();
+    assert!(
+        before.keys().any(|k| k.contains("toml")),
+        "{:?}",
+        before.keys()
+    );
+    std::fs::remove_file(site.root().join("content/posts/toml.md")).unwrap();
+    site.build();
+    let after = site.snapshot();
+    assert!(
+        !after.keys().any(|k| k.contains("toml")),
+        "{:?}",
+        after.keys()
+    );
+    // The old output's folders are gone too, not only its files.
+    let folders = walkdir::WalkDir::new(site.public())
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_dir() && e.path().to_string_lossy().contains("toml"))
+        .count();
+    assert_eq!(folders, 0);
+    let beside: Vec<String> = std::fs::read_dir(site.root())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("public") || n.contains(".tmp-") || n.ends_with(".old"))
+        .collect();
+    assert_eq!(beside, ["public"]);
+}
+
+#[test]
 fn a_failed_build_leaves_the_previous_output_untouched() {
     let site = basic_site();
     site.build();
