@@ -388,3 +388,65 @@ fn progress_bar_only_on_a_terminal() {
     assert!(shown.contains("形態素解析"), "{shown}");
     assert!(shown.contains("tokenized 60 of 60 posts"), "{shown}");
 }
+
+/// The same posts give byte-identical related lists whatever the number of
+/// threads: term ids, ranking and tie-breaks do not depend on how work is split.
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    const TOPICS: [&[&str]; 3] = [
+        &["出汁", "昆布", "味噌汁", "豆腐", "鰹節", "煮物"],
+        &["列車", "車窓", "京都", "旅館", "温泉", "切符"],
+        &[
+            "所有権",
+            "借用",
+            "並列処理",
+            "型推論",
+            "コンパイラ",
+            "構造体",
+        ],
+    ];
+    let site = TestSite::new();
+    for i in 0..45usize {
+        let words = TOPICS[i % 3];
+        let body: String = (0..8)
+            .map(|j| {
+                format!(
+                    "{}と{}の話。",
+                    words[(i + j) % 6],
+                    words[(i * 7 + j * 3) % 6]
+                )
+            })
+            .collect();
+        site.post(
+            &format!("p{i:02}"),
+            &format!("title: {}の記事{i}\ndate: 2024-03-01", words[i % 6]),
+            &body,
+        );
+    }
+    let run = |threads: &str| {
+        let _ = std::fs::remove_dir_all(site.root().join(".enishi"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_enishi"))
+            .args(["related", "--json"])
+            .current_dir(site.root())
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let one = run("1");
+    let posts: Value = serde_json::from_slice(&one).unwrap();
+    assert!(
+        posts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["related"].as_array().unwrap().len() == 5)
+    );
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("3"));
+}
