@@ -74,9 +74,15 @@ impl TestSite {
 
     /// Runs the real `enishi` binary in the site folder.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// [`TestSite::run`] with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_enishi"))
             .args(args)
             .current_dir(self.root())
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }

@@ -425,12 +425,7 @@ fn results_do_not_depend_on_the_thread_count() {
     }
     let run = |threads: &str| {
         let _ = std::fs::remove_dir_all(site.root().join(".enishi"));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_enishi"))
-            .args(["related", "--json"])
-            .current_dir(site.root())
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .unwrap();
+        let out = site.run_with_env(&["related", "--json"], &[("RAYON_NUM_THREADS", threads)]);
         assert!(
             out.status.success(),
             "{}",
