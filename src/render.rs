@@ -17,6 +17,7 @@ use crate::content::{Heading, Segment};
 use crate::enrich::cards::{self, Card};
 use crate::enrich::images::{self, ImageSet, Images, Purpose};
 use crate::model::{Entry, SiteModel, Term};
+use crate::related::{RelatedLink, round4};
 use crate::theme::Theme;
 use crate::util::{encode_path, escape_html};
 
@@ -24,14 +25,6 @@ use crate::util::{encode_path, escape_html};
 pub const SUMMARY_CHARS: usize = 120;
 /// How many posts the Atom feed carries.
 pub const FEED_ENTRIES: usize = 20;
-
-/// One related post, as the analysis stage hands it over.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RelatedLink {
-    /// Index into `SiteModel::posts`.
-    pub post: usize,
-    pub score: f64,
-}
 
 const CARD_TEMPLATE: &str = "partials/link_card.html";
 
@@ -682,7 +675,7 @@ impl<'a> Renderer<'a> {
                         date: s.date.clone(),
                         date_display: s.date_display.clone(),
                         summary: s.summary.clone(),
-                        score: (r.score * 10000.0).round() / 10000.0,
+                        score: round4(r.score),
                     }
                 })
                 .collect(),

@@ -11,10 +11,17 @@ use rayon::prelude::*;
 use crate::config::Site;
 use crate::content::Document;
 use crate::model::SiteModel;
-use crate::render::RelatedLink;
 use crate::store::{AnalysisRow, Store};
 use tfidf::{DocFeatures, Vectors, Weights};
 use tokenize::Tokenizer;
+
+/// One related post, as the analysis stage hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelatedLink {
+    /// Index into `SiteModel::posts`.
+    pub post: usize,
+    pub score: f64,
+}
 
 /// What the analysis produced, for rendering and for the `related` command.
 #[derive(Default)]
@@ -133,14 +140,8 @@ pub fn reuse(model: &SiteModel, previous: &ListsByPath) -> Outcome {
     }
 }
 
-pub fn compute(site: &Site, model: &SiteModel, progress: bool) -> Result<Outcome> {
-    let (mut store, warning) = Store::open_for(site)?;
-    let mut outcome = compute_with(site, model, progress, &mut store, None)?;
-    outcome.warnings.splice(0..0, warning);
-    Ok(outcome)
-}
-
-/// [`compute`] with the build's open cache, and (for `serve`) term counts kept in memory.
+/// Related posts for every post of `model`, with the build's open cache and (for
+/// `serve`) term counts kept in memory.
 pub fn compute_with(
     site: &Site,
     model: &SiteModel,
