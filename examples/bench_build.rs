@@ -251,10 +251,10 @@ fn bench_build(n: usize) -> Result<()> {
         ..Default::default()
     };
     let t = Instant::now();
-    let cold = build(&opts)?;
+    let cold = build(&opts, &enishi::report::Reporter::quiet())?;
     let cold_time = t.elapsed();
     let t = Instant::now();
-    let warm = build(&opts)?;
+    let warm = build(&opts, &enishi::report::Reporter::quiet())?;
     let warm_time = t.elapsed();
     println!(
         "build {n} posts ({:.1} MB of Markdown): cold {:.2} s ({} pages, tokenized {}), warm {:.2} s (tokenized {}), peak RSS {:.0} MB",
@@ -484,7 +484,7 @@ fn bench_cards(n: usize, per_host: Option<usize>) -> Result<()> {
     };
     for label in ["first", "second"] {
         let started = Instant::now();
-        let report = build(&opts)?;
+        let report = build(&opts, &enishi::report::Reporter::quiet())?;
         println!(
             "{label} build: {:.2} s, {} link-card requests, {} warnings, peak RSS {:.0} MB",
             started.elapsed().as_secs_f64(),
@@ -567,7 +567,7 @@ fn bench_images(n: usize) -> Result<()> {
     println!("resident before the build (server with all originals): {before:.0} MB");
     for label in ["first", "second"] {
         let started = Instant::now();
-        let report = build(&opts)?;
+        let report = build(&opts, &enishi::report::Reporter::quiet())?;
         let (bytes_in, bytes_out) = report.image_bytes;
         println!(
             "{label} build: {:.2} s, {} image requests, {} variants encoded, {} warnings, originals {:.1} MB → largest copies {:.1} MB ({:.0}% smaller), peak RSS {:.0} MB",

@@ -32,7 +32,7 @@ fn main() -> Result<()> {
         source: site.path().to_path_buf(),
         drafts: true,
         ..Default::default()
-    })?;
+    }, &enishi::report::Reporter::new(true))?;
     let elapsed = started.elapsed();
     let report = json_report(&analyzed.site, &analyzed.model, &analyzed.related);
 

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeSet;
 
+use crate::report::{Warning, WarningKind};
+
 /// Warnings for `path` (an output path such as `2024/05/26/a/index.html`).
-pub fn mixed_content_html(path: &str, html: &str) -> Vec<String> {
+pub fn mixed_content_html(path: &str, html: &str) -> Vec<Warning> {
     let found = std::cell::RefCell::new(BTreeSet::new());
     let note = |what: &str, url: &str| {
         found.borrow_mut().insert(format!(
-            "{path}: mixed content: {what} loads {url} over http (use https, or let the image pipeline copy it)"
+            "mixed content: {what} loads {url} over http (use https, or let the image pipeline copy it)"
         ));
     };
     let check_attr = |el: &lol_html::html_content::Element, name: &str| {
@@ -53,15 +55,21 @@ pub fn mixed_content_html(path: &str, html: &str) -> Vec<String> {
             ..lol_html::RewriteStrSettings::new()
         },
     );
-    found.into_inner().into_iter().collect()
+    found
+        .into_inner()
+        .into_iter()
+        .map(|message| Warning::new(WarningKind::MixedContent, path, None, message))
+        .collect()
 }
 
 /// Warnings for a stylesheet.
-pub fn mixed_content_css(path: &str, css: &str) -> Vec<String> {
+pub fn mixed_content_css(path: &str, css: &str) -> Vec<Warning> {
     css_urls(css)
         .into_iter()
         .map(|u| {
-            format!("{path}: mixed content: url() loads {u} over http (use https or a local file)")
+            let message =
+                format!("mixed content: url() loads {u} over http (use https or a local file)");
+            Warning::new(WarningKind::MixedContent, path, None, message)
         })
         .collect()
 }
@@ -107,7 +115,7 @@ mod tests {
             "d.example",
             "e.example",
         ] {
-            assert!(w.iter().any(|x| x.contains(host)), "{host}: {w:?}");
+            assert!(w.iter().any(|x| x.message.contains(host)), "{host}: {w:?}");
         }
         assert_eq!(
             mixed_content_css(

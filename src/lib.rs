@@ -15,6 +15,7 @@ pub mod output;
 pub mod pipeline;
 pub mod related;
 pub mod render;
+pub mod report;
 pub mod scaffold;
 pub mod serve;
 pub mod store;

@@ -8,9 +8,9 @@ use anyhow::{Result, anyhow};
 use clap::{Parser, Subcommand};
 
 use enishi::config::Site;
-use enishi::enrich::cards;
+use enishi::enrich::{Mode, cards};
 use enishi::pipeline::{self, BuildOptions};
-use enishi::store::Store;
+use enishi::report::Reporter;
 use enishi::{related, scaffold};
 
 #[derive(Parser)]
@@ -123,13 +123,13 @@ struct LinkFlags {
 }
 
 impl LinkFlags {
-    fn mode(&self) -> cards::Mode {
+    fn mode(&self) -> Mode {
         if self.offline {
-            cards::Mode::Offline
+            Mode::Offline
         } else if self.refresh_links {
-            cards::Mode::Refresh
+            Mode::Refresh
         } else {
-            cards::Mode::Online
+            Mode::Online
         }
     }
 }
@@ -165,7 +165,6 @@ fn main() -> ExitCode {
             base_url,
             drafts,
             now: None,
-            progress: true,
             links: links.mode(),
             strict,
         }),
@@ -218,7 +217,7 @@ fn main() -> ExitCode {
 }
 
 fn build(opts: BuildOptions) -> Result<()> {
-    let report = pipeline::build(&opts)?;
+    let report = pipeline::build(&opts, &Reporter::new(true))?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -239,7 +238,7 @@ fn build(opts: BuildOptions) -> Result<()> {
     Ok(())
 }
 
-fn card(source: PathBuf, url: &str, json: bool, mode: cards::Mode) -> Result<()> {
+fn card(source: PathBuf, url: &str, json: bool, mode: Mode) -> Result<()> {
     let site = if source.join(enishi::config::CONFIG_FILE).exists() {
         Site::load(&source, None)?
     } else {
@@ -250,15 +249,15 @@ fn card(source: PathBuf, url: &str, json: bool, mode: cards::Mode) -> Result<()>
         );
         Site::with_defaults(&source)
     };
+    let reporter = Reporter::quiet();
     let mut store = if site.root.join(enishi::config::CONFIG_FILE).exists() {
-        let (store, warning) = Store::open_for(&site)?;
-        if let Some(w) = warning {
-            eprintln!("warning: {w}");
-        }
-        Some(store)
+        Some(pipeline::open_cache(&site, &reporter)?)
     } else {
         None
     };
+    for w in reporter.take_warnings() {
+        eprintln!("warning: {w}");
+    }
     let fetcher = enishi::enrich::fetch::LazyFetcher::new(&site);
     let result = cards::CardFetcher::new(&site, &fetcher).resolve_one(store.as_mut(), url, mode)?;
     let mut out = std::io::stdout().lock();
@@ -310,12 +309,12 @@ fn related_cmd(
     let opts = BuildOptions {
         source,
         drafts,
-        progress: !json,
         ..Default::default()
     };
-    let analyzed = pipeline::load_and_analyze(&opts)?;
+    let reporter = Reporter::new(!json);
+    let analyzed = pipeline::load_and_analyze(&opts, &reporter)?;
     let (site, model, outcome) = (&analyzed.site, &analyzed.model, &analyzed.related);
-    for w in &outcome.warnings {
+    for w in reporter.take_warnings() {
         eprintln!("warning: {w}");
     }
     let index = match &path {

@@ -1,13 +1,77 @@
-//! Write stage: everything goes into a staging folder beside the output, which
-//! replaces the output only when the whole build has succeeded. A failed build
-//! leaves the previous `public/` exactly as it was.
+//! Write stage. A generated site goes to a [`Destination`]: the disk for `build`
+//! ([`Disk`]), memory for `serve`. On disk everything goes into a staging folder
+//! beside the output, which replaces the output only when the whole build has
+//! succeeded. A failed build leaves the previous `public/` exactly as it was.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
+use rayon::prelude::*;
 
-pub struct Staging {
+use crate::render::OutputFile;
+use crate::theme::StaticSource;
+
+/// Where a checked site goes. Both kinds take the whole site at once, so a reader
+/// sees either the old site or the new one.
+pub trait Destination {
+    /// Whether `path` already holds exactly `bytes` (which were checked when they
+    /// arrived, so they need no second audit).
+    fn holds(&self, path: &str, bytes: &[u8]) -> bool;
+    /// Replaces the whole content; returns how many files were added, changed or removed.
+    fn replace(
+        &mut self,
+        pages: Vec<OutputFile>,
+        files: BTreeMap<String, StaticSource>,
+    ) -> Result<usize>;
+}
+
+/// The output folder of `enishi build`.
+pub struct Disk {
+    target: PathBuf,
+}
+
+impl Disk {
+    pub fn new(target: &Path) -> Disk {
+        Disk {
+            target: target.to_path_buf(),
+        }
+    }
+}
+
+impl Destination for Disk {
+    /// The folder is rewritten whole, so every page is audited on every build (and
+    /// `--strict` fails every build that has a warning, not only the first).
+    fn holds(&self, _path: &str, _bytes: &[u8]) -> bool {
+        false
+    }
+
+    fn replace(
+        &mut self,
+        pages: Vec<OutputFile>,
+        files: BTreeMap<String, StaticSource>,
+    ) -> Result<usize> {
+        let staging = Staging::new(&self.target)?;
+        pages
+            .par_iter()
+            .map(|p| staging.write(&p.path, &p.bytes))
+            .collect::<Result<()>>()?;
+        files
+            .iter()
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|(rel, src)| match src {
+                StaticSource::File(path) => staging.copy(path, rel),
+                StaticSource::Builtin(bytes) => staging.write(rel, bytes),
+            })
+            .collect::<Result<()>>()?;
+        staging.commit()?;
+        Ok(pages.len() + files.len())
+    }
+}
+
+struct Staging {
     dir: PathBuf,
     target: PathBuf,
     committed: bool,
@@ -38,10 +102,6 @@ impl Staging {
             target: target.to_path_buf(),
             committed: false,
         })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Writes `bytes` at `rel` (a `/`-separated path inside the output).
@@ -103,7 +163,6 @@ impl Staging {
 /// deepest first. A site's output is thousands of small folders (one per post), and
 /// removing them one by one took longer than writing the new output.
 fn remove_tree(dir: &Path) {
-    use rayon::prelude::*;
     let entries: Vec<walkdir::DirEntry> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())

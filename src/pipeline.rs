@@ -1,4 +1,6 @@
-//! `enishi build`: load → parse → analyze → render → write, one stage after another.
+//! Runs the stages in order: load → parse → enrich → analyze → render, then
+//! [`publish`] checks the result and hands it to a [`Destination`] (the disk for
+//! `build`, memory for `serve`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,13 +13,18 @@ use rayon::prelude::*;
 use crate::audit;
 use crate::config::Site;
 use crate::enrich::fetch::LazyFetcher;
-use crate::enrich::{cards, images};
+use crate::enrich::{Mode, cards, images};
 use crate::model::{self, ModelOptions, SiteModel};
-use crate::output::Staging;
+use crate::output::{Destination, Disk};
 use crate::related;
 use crate::render::{OutputFile, Renderer};
+use crate::report::{Reporter, Warning, WarningKind};
 use crate::store::Store;
 use crate::theme::{self, StaticSource, Theme};
+
+/// Every stage's cache tables, brought up to date when the cache is opened.
+pub const CACHE_TABLES: [&crate::store::Tables; 3] =
+    [&related::cache::TABLES, &cards::TABLES, &images::TABLES];
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -30,10 +37,8 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// Overrides "now" when deciding which posts are in the future.
     pub now: Option<DateTime<FixedOffset>>,
-    /// Show a progress bar while analysing (only on a terminal).
-    pub progress: bool,
-    /// How link cards may use the network.
-    pub links: cards::Mode,
+    /// How link cards and images may use the network.
+    pub links: Mode,
     /// Fail the build (leaving the old output in place) when there are warnings.
     pub strict: bool,
 }
@@ -54,7 +59,9 @@ pub struct BuildReport {
     pub images_encoded: usize,
     /// Bytes of the remote originals used, and of the largest copy made of each.
     pub image_bytes: (u64, u64),
-    pub warnings: Vec<String>,
+    /// Files the output did not already hold (added, changed or removed).
+    pub changed: usize,
+    pub warnings: Vec<Warning>,
     pub elapsed: Duration,
 }
 
@@ -65,10 +72,6 @@ pub struct Analyzed {
     pub related: related::Outcome,
     /// The open cache, for the stages after analysis.
     pub store: Store,
-}
-
-pub fn load_and_analyze(opts: &BuildOptions) -> Result<Analyzed> {
-    load_and_analyze_with(opts, None)
 }
 
 /// What `enishi serve` keeps between rebuilds so an edit re-does only what changed.
@@ -84,11 +87,29 @@ pub struct Warm {
     pub related_stale: bool,
 }
 
-fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Analyzed> {
-    let mut t = crate::util::Timings::new();
+/// Opens the site's cache, every stage's tables up to date. A damaged or foreign
+/// file moved aside is a warning.
+pub fn open_cache(site: &Site, reporter: &Reporter) -> Result<Store> {
+    let (store, moved) = Store::open_for(site, &CACHE_TABLES)?;
+    if let Some(message) = moved {
+        reporter.warn(Warning::new(WarningKind::Cache, store.shown(), None, message));
+    }
+    Ok(store)
+}
+
+pub fn load_and_analyze(opts: &BuildOptions, reporter: &Reporter) -> Result<Analyzed> {
+    load_and_analyze_with(opts, None, reporter)
+}
+
+fn load_and_analyze_with(
+    opts: &BuildOptions,
+    warm: Option<&mut Warm>,
+    reporter: &Reporter,
+) -> Result<Analyzed> {
+    let mut t = reporter.timer();
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
     // One connection to the cache for the whole build.
-    let (mut store, store_warning) = Store::open_for(&site)?;
+    let mut store = open_cache(&site, reporter)?;
     let (docs, warm) = match warm {
         Some(w) => (crate::content::load_with(&site, &mut w.docs)?, Some(w)),
         None => (crate::content::load(&site)?, None),
@@ -104,7 +125,7 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
         },
     )?;
     t.stage("model");
-    let mut related = match warm {
+    let related = match warm {
         Some(w) if w.defer_related && w.lists.is_some() => {
             let outcome = w
                 .lists
@@ -115,20 +136,14 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
             outcome
         }
         Some(w) => {
-            let outcome = related::compute_with(
-                &site,
-                &model,
-                opts.progress,
-                &mut store,
-                Some(&mut w.related),
-            )?;
+            let outcome =
+                related::compute_with(&site, &model, reporter, &mut store, Some(&mut w.related))?;
             w.lists = Some(outcome.lists_by_path(&model));
             w.related_stale = false;
             outcome
         }
-        None => related::compute_with(&site, &model, opts.progress, &mut store, None)?,
+        None => related::compute_with(&site, &model, reporter, &mut store, None)?,
     };
-    related.warnings.splice(0..0, store_warning);
     t.stage("related");
     Ok(Analyzed {
         site,
@@ -138,7 +153,7 @@ fn load_and_analyze_with(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result
     })
 }
 
-/// The whole site, rendered and checked, not yet written anywhere.
+/// The whole site, rendered, not yet checked or written anywhere.
 pub struct Generated {
     pub site: Site,
     /// Rendered pages (HTML, XML, text) by output path.
@@ -164,8 +179,11 @@ impl Uncached {
 }
 
 /// Mixed-content warnings for rendered pages and the stylesheets among `files`.
-pub fn audit(pages: &[OutputFile], files: &BTreeMap<String, StaticSource>) -> Result<Vec<String>> {
-    let mut warnings: Vec<String> = pages
+pub fn audit(
+    pages: &[&OutputFile],
+    files: &BTreeMap<String, StaticSource>,
+) -> Result<Vec<Warning>> {
+    let mut warnings: Vec<Warning> = pages
         .par_iter()
         .filter(|p| p.path.ends_with(".html"))
         .map(|p| audit::mixed_content_html(&p.path, &String::from_utf8_lossy(&p.bytes)))
@@ -190,71 +208,87 @@ pub fn audit(pages: &[OutputFile], files: &BTreeMap<String, StaticSource>) -> Re
 }
 
 /// Fetches what a build could not take from the cache; returns the requests made.
-pub fn fetch_uncached(opts: &BuildOptions, uncached: &Uncached) -> Result<usize> {
+pub fn fetch_uncached(
+    opts: &BuildOptions,
+    uncached: &Uncached,
+    reporter: &Reporter,
+) -> Result<usize> {
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
     let fetcher = LazyFetcher::new(&site);
-    let (mut store, _) = Store::open_for(&site)?;
-    let mut requests = cards::prefetch(&site, &mut store, &fetcher, &uncached.cards)?;
+    let mut store = open_cache(&site, reporter)?;
+    let mut requests = cards::prefetch(&site, &mut store, &fetcher, &uncached.cards, reporter)?;
     if site.config.images.enabled && !uncached.images.is_empty() {
         requests += images::resolve(
             &site,
             &mut store,
             &fetcher,
             &uncached.images,
-            cards::Mode::Online,
-            false,
+            Mode::Online,
+            reporter,
         )?
         .requests;
     }
     Ok(requests)
 }
 
-pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
+/// `enishi build`: generate, then check and write into the output folder.
+pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     let started = Instant::now();
-    let generated = generate(opts, None)?;
+    let generated = generate(opts, None, reporter)?;
+    let mut disk = Disk::new(&generated.report.output);
+    let mut report = publish(generated, &mut disk, opts.strict, reporter)?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Checks a generated site and hands it to `destination` (the disk, or `serve`'s
+/// memory). Pages the destination already holds with the same bytes were checked
+/// when they got there and are not audited again. With `strict`, any warning stops
+/// here and the destination keeps what it had.
+pub fn publish(
+    generated: Generated,
+    destination: &mut dyn Destination,
+    strict: bool,
+    reporter: &Reporter,
+) -> Result<BuildReport> {
+    let mut t = reporter.timer();
     let Generated {
         pages,
         files,
         mut report,
         ..
     } = generated;
-    let mut t = crate::util::Timings::new();
-    let staging = Staging::new(&report.output)?;
-    pages
-        .par_iter()
-        .map(|p| staging.write(&p.path, &p.bytes))
-        .collect::<Result<()>>()?;
-    files
+    let unchecked: Vec<&OutputFile> = pages
         .iter()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|(rel, src)| match src {
-            StaticSource::File(path) => staging.copy(path, rel),
-            StaticSource::Builtin(bytes) => staging.write(rel, bytes),
-        })
-        .collect::<Result<()>>()?;
-    if opts.strict && !report.warnings.is_empty() {
-        // The staging folder is dropped (and removed); public/ stays as it was.
+        .filter(|p| !destination.holds(&p.path, &p.bytes))
+        .collect();
+    reporter.extend(audit(&unchecked, &files)?);
+    t.stage("audit");
+    report.warnings = reporter.take_warnings();
+    if strict && !report.warnings.is_empty() {
+        let listed: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
         return Err(anyhow!(
-            "--strict: {} warning(s), so the build stopped and the output was left as it was: {}",
+            "--strict: {} warning(s) ({}), so the build stopped and the output was left as it was: {}",
             report.warnings.len(),
-            report.warnings.join(" | ")
+            crate::report::count_by_kind(&report.warnings),
+            listed.join(" | ")
         ));
     }
+    report.changed = destination.replace(pages, files)?;
     t.stage("write");
-    staging.commit()?;
-    t.stage("commit");
-    report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Load → parse → enrich → analyze → render → audit, all in memory. `warm` carries
-/// parsed documents and term counts from the previous run (for `serve`).
-pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generated> {
+/// Load → parse → enrich → analyze → render, all in memory. `warm` carries parsed
+/// documents and term counts from the previous run (for `serve`).
+pub fn generate(
+    opts: &BuildOptions,
+    warm: Option<&mut Warm>,
+    reporter: &Reporter,
+) -> Result<Generated> {
     let started = Instant::now();
-    let serving = warm.is_some();
-    let analyzed = load_and_analyze_with(opts, warm)?;
-    let mut t = crate::util::Timings::new();
+    let analyzed = load_and_analyze_with(opts, warm, reporter)?;
+    let mut t = reporter.timer();
     let Analyzed {
         site,
         model,
@@ -265,29 +299,13 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
     let renderer = Renderer::new(&site, theme.clone());
     // Started only if something is fetched.
     let fetcher = LazyFetcher::new(&site);
-    let cards = cards::resolve(
-        &site,
-        &model,
-        &mut store,
-        &fetcher,
-        opts.links,
-        opts.progress,
-    )?;
+    let cards = cards::resolve(&site, &model, &mut store, &fetcher, opts.links, reporter)?;
     t.stage("cards");
-    let mut warnings = related.warnings;
-    warnings.extend(cards.warnings);
     let images = if site.config.images.enabled {
         let uses = image_uses(&model, &cards.cards);
-        let images = images::resolve(
-            &site,
-            &mut store,
-            &fetcher,
-            &uses,
-            opts.links,
-            opts.progress,
-        )?;
-        warnings.extend(images.warnings.iter().cloned());
-        Some(images)
+        Some(images::resolve(
+            &site, &mut store, &fetcher, &uses, opts.links, reporter,
+        )?)
     } else {
         None
     };
@@ -299,30 +317,7 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
         .output
         .clone()
         .unwrap_or_else(|| site.root.join("public"));
-    let mut files = theme.static_files()?;
-    theme::collect_dir(&site.root.join("static"), &mut files)?;
-    let bundles = bundle_files(&model)?;
-    let page_paths: std::collections::BTreeSet<&str> =
-        pages.iter().map(|p| p.path.as_str()).collect();
-    for rel in files.keys().chain(bundles.keys()) {
-        if page_paths.contains(rel.as_str()) {
-            return Err(anyhow!(
-                "static file {rel} would overwrite a generated page of the same path (rename or remove it)"
-            ));
-        }
-    }
-    files.extend(bundles);
-    if let Some(images) = &images {
-        for (rel, path) in &images.files {
-            files.insert(rel.clone(), StaticSource::File(path.clone()));
-        }
-    }
-
-    // `serve` audits only the pages a rebuild changed (see serve.rs).
-    if !serving {
-        warnings.extend(audit(&pages, &files)?);
-    }
-    t.stage("audit");
+    let files = output_files(&theme, &site, &model, &pages, images.as_ref())?;
     let report = BuildReport {
         output,
         pages: pages.len(),
@@ -336,7 +331,8 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
         image_bytes: images
             .as_ref()
             .map_or((0, 0), |i| (i.bytes_in, i.bytes_out)),
-        warnings,
+        changed: 0,
+        warnings: Vec::new(),
         elapsed: started.elapsed(),
     };
     let uncached = Uncached {
@@ -350,6 +346,36 @@ pub fn generate(opts: &BuildOptions, warm: Option<&mut Warm>) -> Result<Generate
         report,
         uncached,
     })
+}
+
+/// The files published as they are: the theme's and the site's static files, the
+/// files of page bundles and the processed images. None may take a page's path.
+fn output_files(
+    theme: &Theme,
+    site: &Site,
+    model: &SiteModel,
+    pages: &[OutputFile],
+    images: Option<&images::Images>,
+) -> Result<BTreeMap<String, StaticSource>> {
+    let mut files = theme.static_files()?;
+    theme::collect_dir(&site.root.join("static"), &mut files)?;
+    let bundles = bundle_files(model)?;
+    let page_paths: std::collections::BTreeSet<&str> =
+        pages.iter().map(|p| p.path.as_str()).collect();
+    for rel in files.keys().chain(bundles.keys()) {
+        if page_paths.contains(rel.as_str()) {
+            return Err(anyhow!(
+                "static file {rel} would overwrite a generated page of the same path (rename or remove it)"
+            ));
+        }
+    }
+    files.extend(bundles);
+    if let Some(images) = images {
+        for (rel, path) in &images.files {
+            files.insert(rel.clone(), StaticSource::File(path.clone()));
+        }
+    }
+    Ok(files)
 }
 
 /// Every remote image the site shows: in post bodies, and the pictures and icons

@@ -1,30 +1,34 @@
-//! The build cache: one SQLite file (WAL mode) holding what is expensive to redo.
-//! Tables: `analysis` (term counts per post, keyed by path + content hash +
-//! analysis fingerprint), `related` (the last computed related lists) and
-//! `link_cards` (one row per URL, failures included, with HTTP validators), `images`
-//! (the same for remote images; the bytes live in `.enishi/images/`) and `image_sets`
-//! (the variants made from an image's bytes under given settings).
+//! The build cache's SQLite handle: open, integrity check, move-aside of a damaged or
+//! foreign file, forward migrations and write transactions. It knows no table: each
+//! stage declares its own [`Tables`] (cards in `enrich::cards`, images in
+//! `enrich::images`, term counts in `related`) and reads and writes them itself.
 //!
-//! A file that is not an Enishi cache, or is damaged, is moved aside (never
-//! deleted) and a fresh cache is started, with a warning saying where it went.
+//! Migrations are per owner, so a stage that adds, drops or changes a table upgrades
+//! the file in place and every other stage keeps its cached rows.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use crate::enrich::cards::{Card, CardResult};
-use crate::enrich::fetch::Validators;
-use crate::enrich::images::{Processed, Purpose};
-use crate::related::tfidf::DocFeatures;
-
 /// `PRAGMA application_id`: "ENSH".
 const APPLICATION_ID: i64 = 0x454E_5348;
-const SCHEMA_VERSION: i64 = 1;
+/// `PRAGMA user_version`: the file's layout. 1 had one fixed schema; 2 keeps a
+/// version per owner in `schema_versions`.
+const FORMAT_VERSION: i64 = 2;
 /// How long a writer waits for another process (`build` beside `related`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A stage's tables: `migrations[k]` takes them from version `k` to `k + 1`. Steps
+/// are only ever appended. The first step of a table that existed in format 1 must
+/// be `CREATE TABLE IF NOT EXISTS` with that format's columns, so a format-1 file
+/// keeps its rows.
+#[derive(Debug)]
+pub struct Tables {
+    pub owner: &'static str,
+    pub migrations: &'static [&'static str],
+}
 
 pub struct Store {
     conn: Connection,
@@ -32,73 +36,52 @@ pub struct Store {
     shown: String,
 }
 
-pub struct CachedAnalysis {
-    pub content_hash: String,
-    pub features: DocFeatures,
-}
-
-/// A link card (or the reason there is none) as last fetched.
-#[derive(Debug, Clone)]
-pub struct CachedCard {
-    pub url: String,
-    /// Unix seconds.
-    pub fetched_at: i64,
-    pub result: CardResult,
-    pub validators: Validators,
-}
-
-/// A remote image as last fetched: the hash of its bytes (the file is in the image
-/// cache folder) or why it could not be fetched.
-#[derive(Debug, Clone)]
-pub struct CachedImage {
-    pub url: String,
-    pub fetched_at: i64,
-    pub content_hash: Option<String>,
-    pub error: Option<String>,
-    pub validators: Validators,
-}
-
-/// One post's analysis, to be saved.
-pub struct AnalysisRow<'a> {
-    pub path: &'a str,
-    pub content_hash: &'a str,
-    pub features: &'a DocFeatures,
+/// Why a file could not be used: damaged or foreign files are moved aside; a file
+/// from a newer Enishi is left alone (moving it would throw away that version's cache).
+enum OpenError {
+    Unusable(String),
+    Newer(String),
 }
 
 impl Store {
-    /// Opens (or creates) the cache at `path`. The returned warning, if any, says
-    /// that a damaged or foreign file was moved aside.
-    /// Opens the site's cache (`[cache] path`, by default `.enishi/cache.sqlite`).
-    pub fn open_for(site: &crate::config::Site) -> Result<(Store, Option<String>)> {
+    /// Opens the site's cache (`[cache] path`, by default `.enishi/cache.sqlite`) and
+    /// brings `tables` up to date.
+    pub fn open_for(
+        site: &crate::config::Site,
+        tables: &[&Tables],
+    ) -> Result<(Store, Option<String>)> {
         let path = site.cache_path();
-        Store::open(&path, &crate::util::display_rel(&site.root, &path))
+        Store::open(&path, &crate::util::display_rel(&site.root, &path), tables)
     }
 
-    /// The cache file as messages name it.
-    pub fn shown(&self) -> &str {
-        &self.shown
-    }
-
-    pub fn open(path: &Path, shown: &str) -> Result<(Store, Option<String>)> {
+    /// Opens (or creates) the cache at `path`. The returned message, if any, says that
+    /// a damaged or foreign file was moved aside (the caller names the file).
+    pub fn open(path: &Path, shown: &str, tables: &[&Tables]) -> Result<(Store, Option<String>)> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create cache folder", dir.display()))?;
         }
-        let named = |store: Store| Store {
+        let named = |conn: Connection| Store {
+            conn,
             shown: shown.to_string(),
-            ..store
         };
-        match Self::open_checked(path) {
-            Ok(store) => Ok((named(store), None)),
-            Err(reason) => {
+        match open_checked(path, tables) {
+            Ok(conn) => Ok((named(conn), None)),
+            Err(OpenError::Newer(why)) => Err(anyhow!(
+                "{shown}: {why} (upgrade Enishi, or set [cache] path in site.toml to another file)"
+            )),
+            Err(OpenError::Unusable(reason)) => {
                 let aside = move_aside(path)?;
-                let store = Self::open_checked(path).map(named).map_err(|e| {
+                let conn = open_checked(path, tables).map_err(|e| {
+                    let e = match e {
+                        OpenError::Unusable(e) | OpenError::Newer(e) => e,
+                    };
                     anyhow!("{shown}: cannot create a new cache: {e} (check that the folder is writable)")
                 })?;
                 Ok((
-                    store,
+                    named(conn),
                     Some(format!(
-                        "{shown}: {reason}; moved it to {} and started a new cache",
+                        "{reason}; moved it to {} and started a new cache",
                         aside.display()
                     )),
                 ))
@@ -106,325 +89,130 @@ impl Store {
         }
     }
 
-    fn open_checked(path: &Path) -> std::result::Result<Store, String> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    /// The cache file as messages name it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The connection, for a stage's reads.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The rows of a three-text-column query with one parameter.
+    pub fn text_triples(&self, sql: &str, key: &str) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so a
+    /// concurrent `build` and `related` queue up behind the busy timeout.
+    pub fn write(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<()>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn open_checked(path: &Path, tables: &[&Tables]) -> std::result::Result<Connection, OpenError> {
+    let unusable = |e: rusqlite::Error| OpenError::Unusable(format!("not a usable cache ({e})"));
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )
+    .map_err(|e| OpenError::Unusable(format!("cannot open ({e})")))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(unusable)?;
+    let pragma = |name: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+    };
+    let app_id = pragma("application_id").map_err(unusable)?;
+    let version = pragma("user_version").map_err(unusable)?;
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(unusable)?;
+    let empty = app_id == 0 && objects == 0;
+    if app_id != APPLICATION_ID && !empty {
+        return Err(OpenError::Unusable("is not an Enishi cache".into()));
+    }
+    if app_id == APPLICATION_ID && !(1..=FORMAT_VERSION).contains(&version) {
+        return Err(if version > FORMAT_VERSION {
+            OpenError::Newer(format!(
+                "was written by a newer Enishi (cache format {version}; this one reads up to {FORMAT_VERSION})"
+            ))
+        } else {
+            OpenError::Unusable(format!("has an unknown cache format ({version})"))
+        });
+    }
+    // The integrity check reads the whole file: once per process and file state is
+    // enough (`serve` opens the cache on every save).
+    if !already_checked(path) {
+        let ok: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(unusable)?;
+        if ok != "ok" {
+            return Err(OpenError::Unusable(format!("is damaged ({ok})")));
+        }
+        mark_checked(path);
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(unusable)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(unusable)?;
+    migrate(&conn, tables)?;
+    Ok(conn)
+}
+
+/// Brings every owner's tables to its newest version in one transaction.
+fn migrate(conn: &Connection, tables: &[&Tables]) -> std::result::Result<(), OpenError> {
+    let unusable = |e: rusqlite::Error| OpenError::Unusable(format!("cannot be upgraded ({e})"));
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(unusable)?;
+    let result = (|| {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_versions (
+                 owner TEXT PRIMARY KEY,
+                 version INTEGER NOT NULL
+             )",
         )
-        .map_err(|e| format!("cannot open ({e})"))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
-        let check = |e: rusqlite::Error| format!("not a usable cache ({e})");
-        let app_id: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(check)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(check)?;
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(check)?;
-        if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
-            return Err("is not an Enishi cache".into());
-        }
-        if app_id == APPLICATION_ID && version != SCHEMA_VERSION {
-            return Err(format!(
-                "was written by another Enishi version (schema {version}, expected {SCHEMA_VERSION})"
-            ));
-        }
-        // The integrity check reads the whole file: once per process and file is
-        // enough (a build opens the cache for each stage, `serve` on every save).
-        if !already_checked(path) {
-            let ok: String = conn
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(check)?;
-            if ok != "ok" {
-                return Err(format!("is damaged ({ok})"));
+        .map_err(unusable)?;
+        for t in tables {
+            let at: i64 = conn
+                .query_row(
+                    "SELECT coalesce(max(version), 0) FROM schema_versions WHERE owner = ?1",
+                    params![t.owner],
+                    |r| r.get(0),
+                )
+                .map_err(unusable)?;
+            let known = t.migrations.len() as i64;
+            if at > known {
+                return Err(OpenError::Newer(format!(
+                    "holds {} tables of a newer Enishi (version {at}; this one knows up to {known})",
+                    t.owner
+                )));
             }
-            mark_checked(path);
+            for step in &t.migrations[at as usize..] {
+                conn.execute_batch(step).map_err(unusable)?;
+            }
+            if at < known {
+                conn.execute(
+                    "INSERT INTO schema_versions (owner, version) VALUES (?1, ?2)
+                     ON CONFLICT(owner) DO UPDATE SET version = excluded.version",
+                    params![t.owner, known],
+                )
+                .map_err(unusable)?;
+            }
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(check)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(check)?;
         conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE;
-             CREATE TABLE IF NOT EXISTS analysis (
-                 path TEXT PRIMARY KEY,
-                 content_hash TEXT NOT NULL,
-                 fingerprint TEXT NOT NULL,
-                 features TEXT NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS related (
-                 path TEXT PRIMARY KEY,
-                 settings TEXT NOT NULL,
-                 links TEXT NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS link_cards (
-                 url TEXT PRIMARY KEY,
-                 fetched_at INTEGER NOT NULL,
-                 card TEXT,
-                 error TEXT,
-                 etag TEXT,
-                 last_modified TEXT
-             );
-             CREATE TABLE IF NOT EXISTS images (
-                 url TEXT PRIMARY KEY,
-                 fetched_at INTEGER NOT NULL,
-                 content_hash TEXT,
-                 error TEXT,
-                 etag TEXT,
-                 last_modified TEXT
-             );
-             CREATE TABLE IF NOT EXISTS image_sets (
-                 content_hash TEXT NOT NULL,
-                 purpose TEXT NOT NULL,
-                 spec TEXT NOT NULL,
-                 sets TEXT NOT NULL,
-                 PRIMARY KEY (content_hash, purpose, spec)
-             );
-             PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = {SCHEMA_VERSION};
-             COMMIT;"
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT_VERSION};"
         ))
-        .map_err(check)?;
-        Ok(Store {
-            conn,
-            shown: String::new(),
-        })
-    }
-
-    /// Cached analyses made under `fingerprint`, by path.
-    pub fn load_analysis(&self, fingerprint: &str) -> Result<HashMap<String, CachedAnalysis>> {
-        let rows = self.text_triples(
-            "SELECT path, content_hash, features FROM analysis WHERE fingerprint = ?1",
-            fingerprint,
-        )?;
-        use rayon::prelude::*;
-        // Decoding is most of the time here, and each row decodes on its own.
-        Ok(rows
-            .into_par_iter()
-            .filter_map(|(path, content_hash, json)| {
-                // A row that does not decode is treated as missing and redone.
-                let features = serde_json::from_str(&json).ok()?;
-                Some((
-                    path,
-                    CachedAnalysis {
-                        content_hash,
-                        features,
-                    },
-                ))
-            })
-            .collect())
-    }
-
-    /// Saves new analyses and the related lists in one transaction.
-    pub fn save(
-        &mut self,
-        fingerprint: &str,
-        analyses: &[AnalysisRow],
-        settings: &str,
-        related: &[(String, String)],
-    ) -> Result<()> {
-        self.write(|tx| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO analysis (path, content_hash, fingerprint, features)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash,
-                 fingerprint = excluded.fingerprint, features = excluded.features",
-            )?;
-            for a in analyses {
-                put.execute(params![
-                    a.path,
-                    a.content_hash,
-                    fingerprint,
-                    serde_json::to_string(a.features)?
-                ])?;
-            }
-            let mut put = tx.prepare_cached(
-                "INSERT INTO related (path, settings, links) VALUES (?1, ?2, ?3)
-             ON CONFLICT(path) DO UPDATE SET settings = excluded.settings, links = excluded.links",
-            )?;
-            for (path, links) in related {
-                put.execute(params![path, settings, links])?;
-            }
-            Ok(())
-        })
-    }
-}
-
-impl Store {
-    /// Cached cards for these URLs (those that have a row).
-    pub fn load_cards(&self, urls: &[&str]) -> Result<HashMap<String, CachedCard>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT fetched_at, card, error, etag, last_modified FROM link_cards WHERE url = ?1",
-        )?;
-        let mut out = HashMap::new();
-        for &url in urls {
-            let row = stmt.query_row(params![url], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            });
-            let (fetched_at, card, error, etag, last_modified) = match row {
-                Ok(row) => row,
-                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            // A row that does not decode is treated as missing and fetched again.
-            let result = match (card, error) {
-                (Some(json), _) => match serde_json::from_str::<Card>(&json) {
-                    Ok(card) => Ok(card),
-                    Err(_) => continue,
-                },
-                (None, Some(error)) => Err(error),
-                (None, None) => continue,
-            };
-            out.insert(
-                url.to_string(),
-                CachedCard {
-                    url: url.to_string(),
-                    fetched_at,
-                    result,
-                    validators: Validators {
-                        etag,
-                        last_modified,
-                    },
-                },
-            );
-        }
-        Ok(out)
-    }
-
-    /// Saves fetched cards (and failures) in one transaction.
-    pub fn save_cards(&mut self, rows: &[CachedCard]) -> Result<()> {
-        self.write(|tx| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO link_cards (url, fetched_at, card, error, etag, last_modified)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
-                 card = excluded.card, error = excluded.error, etag = excluded.etag,
-                 last_modified = excluded.last_modified",
-            )?;
-            for row in rows {
-                let (card, error) = match &row.result {
-                    Ok(card) => (Some(serde_json::to_string(card)?), None),
-                    Err(e) => (None, Some(e.as_str())),
-                };
-                put.execute(params![
-                    row.url,
-                    row.fetched_at,
-                    card,
-                    error,
-                    row.validators.etag,
-                    row.validators.last_modified
-                ])?;
-            }
-            Ok(())
-        })
-    }
-}
-
-impl Store {
-    pub fn load_images(&self, urls: &[&str]) -> Result<HashMap<String, CachedImage>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT fetched_at, content_hash, error, etag, last_modified FROM images WHERE url = ?1",
-        )?;
-        let mut out = HashMap::new();
-        for &url in urls {
-            let row = stmt.query_row(params![url], |r| {
-                Ok(CachedImage {
-                    url: url.to_string(),
-                    fetched_at: r.get(0)?,
-                    content_hash: r.get(1)?,
-                    error: r.get(2)?,
-                    validators: Validators {
-                        etag: r.get(3)?,
-                        last_modified: r.get(4)?,
-                    },
-                })
-            });
-            match row {
-                Ok(row) => {
-                    out.insert(url.to_string(), row);
-                }
-                Err(rusqlite::Error::QueryReturnedNoRows) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn save_images(&mut self, rows: &[CachedImage]) -> Result<()> {
-        self.write(|tx| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO images (url, fetched_at, content_hash, error, etag, last_modified)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
-                 content_hash = excluded.content_hash, error = excluded.error,
-                 etag = excluded.etag, last_modified = excluded.last_modified",
-            )?;
-            for r in rows {
-                put.execute(params![
-                    r.url,
-                    r.fetched_at,
-                    r.content_hash,
-                    r.error,
-                    r.validators.etag,
-                    r.validators.last_modified
-                ])?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Variants made under `spec`, by purpose and content hash.
-    pub fn load_image_sets(&self, spec: &str) -> Result<HashMap<(Purpose, String), Processed>> {
-        let rows = self.text_triples(
-            "SELECT content_hash, purpose, sets FROM image_sets WHERE spec = ?1",
-            spec,
-        )?;
-        let mut out = HashMap::new();
-        for (hash, purpose, json) in rows {
-            // Rows that do not decode are remade.
-            if let (Ok(purpose), Ok(sets)) = (
-                serde_json::from_str::<Purpose>(&purpose),
-                serde_json::from_str::<Processed>(&json),
-            ) && sets.sets.values().all(|set| !set.fallback.is_empty())
-            {
-                out.insert((purpose, hash), sets);
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn save_image_sets(
-        &mut self,
-        spec: &str,
-        sets: &[((Purpose, String), Processed)],
-    ) -> Result<()> {
-        if sets.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO image_sets (content_hash, purpose, spec, sets) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(content_hash, purpose, spec) DO UPDATE SET sets = excluded.sets",
-            )?;
-            for ((purpose, hash), processed) in sets {
-                put.execute(params![
-                    hash,
-                    serde_json::to_string(purpose)?,
-                    spec,
-                    serde_json::to_string(processed)?
-                ])?;
-            }
-            Ok(())
-        })
-    }
+        .map_err(unusable)
+    })();
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.execute_batch(end).map_err(unusable);
+    result.and(ended)
 }
 
 /// A cache file as last checked: its path, size and modification time. Anything
@@ -458,26 +246,6 @@ fn mark_checked(path: &Path) {
     }
 }
 
-impl Store {
-    /// The rows of a three-text-column query with one parameter.
-    fn text_triples(&self, sql: &str, key: &str) -> Result<Vec<(String, String, String)>> {
-        let mut stmt = self.conn.prepare(sql)?;
-        let rows = stmt.query_map(params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so a
-    /// concurrent `build` and `related` queue up behind the busy timeout.
-    fn write(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<()>) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        f(&tx)?;
-        tx.commit()?;
-        Ok(())
-    }
-}
-
 /// Renames a damaged cache (and its WAL files) to `<name>.corrupt[-N]`.
 fn move_aside(path: &Path) -> Result<PathBuf> {
     let mut n = 0;
@@ -504,4 +272,46 @@ fn move_aside(path: &Path) -> Result<PathBuf> {
         }
     }
     Ok(aside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: Tables = Tables {
+        owner: "t",
+        migrations: &["CREATE TABLE IF NOT EXISTS a (x TEXT)"],
+    };
+    const V2: Tables = Tables {
+        owner: "t",
+        migrations: &[
+            "CREATE TABLE IF NOT EXISTS a (x TEXT)",
+            "ALTER TABLE a ADD COLUMN y TEXT",
+        ],
+    };
+
+    #[test]
+    fn migrations_run_once_and_keep_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let (mut s, w) = Store::open(&path, "c", &[&V1]).unwrap();
+        assert!(w.is_none());
+        s.write(|tx| Ok(tx.execute_batch("INSERT INTO a (x) VALUES ('kept')")?))
+            .unwrap();
+        drop(s);
+        let (s, w) = Store::open(&path, "c", &[&V2]).unwrap();
+        assert!(w.is_none());
+        let row: (String, Option<String>) = s
+            .conn()
+            .query_row("SELECT x, y FROM a", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(row, ("kept".to_string(), None));
+        drop(s);
+        // Reopening runs nothing again (the ALTER would fail on a second run).
+        Store::open(&path, "c", &[&V2]).unwrap();
+        // An older Enishi refuses the newer file without moving it.
+        let e = Store::open(&path, "c", &[&V1]).err().unwrap().to_string();
+        assert!(e.contains("newer Enishi"), "{e}");
+        assert!(path.is_file());
+    }
 }

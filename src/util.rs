@@ -52,6 +52,11 @@ fn is_kana_mark(c: char) -> bool {
     matches!(c, 'ー' | '々' | 'ゝ' | 'ゞ' | 'ヽ' | 'ヾ')
 }
 
+/// Runs of whitespace (line breaks included) as one space, none at either end.
+pub fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Display form of a path relative to the site root, with `/` separators on every OS.
 pub fn display_rel(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
@@ -59,32 +64,6 @@ pub fn display_rel(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// A progress bar for `len` steps named `label`, or none: when asked not to, for
-/// fewer than `min_len` steps, or when stdout or stderr is not a terminal (CI logs
-/// and `--json` output stay clean).
-pub fn progress_bar(
-    enabled: bool,
-    len: usize,
-    min_len: usize,
-    label: &str,
-) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !enabled
-        || len < min_len
-        || !std::io::stdout().is_terminal()
-        || !std::io::stderr().is_terminal()
-    {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
-        "{label} {{bar:40}} {{pos}}/{{len}} {{eta}}"
-    )) {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// An error and its causes on one line, without repeating a cause that an outer
@@ -162,37 +141,6 @@ pub fn unescape_html(s: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Prints how long each stage took when `ENISHI_TIMINGS` is set (for profiling).
-pub struct Timings {
-    on: bool,
-    last: std::time::Instant,
-}
-
-impl Default for Timings {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Timings {
-    pub fn new() -> Timings {
-        Timings {
-            on: std::env::var_os("ENISHI_TIMINGS").is_some(),
-            last: std::time::Instant::now(),
-        }
-    }
-
-    pub fn stage(&mut self, name: &str) {
-        if self.on {
-            eprintln!(
-                "timing: {name:<10} {:>7.1} ms",
-                self.last.elapsed().as_secs_f64() * 1000.0
-            );
-        }
-        self.last = std::time::Instant::now();
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
 
-use crate::util::{escape_html, line_of_offset, slugify};
+use crate::util::{collapse_whitespace, escape_html, line_of_offset, slugify};
 
 /// Prefix of the CSS classes that syntax highlighting emits (`hl-keyword`, …).
 pub const HIGHLIGHT_CLASS_PREFIX: &str = "hl-";
@@ -410,10 +410,6 @@ fn highlight(code: &str, lang: &str) -> String {
         None => escape_html(code),
     };
     format!("<pre class=\"code\"><code{lang_attr}>{body}</code></pre>\n")
-}
-
-pub fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Plain-text summary of about `limit` characters: cut after a Japanese or Latin

@@ -8,30 +8,130 @@
 //! into a failed build).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::Result;
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{LinksConfig, Site};
 use crate::content::Segment;
 use crate::model::{Entry, SiteModel};
-use crate::store::{CachedCard, Store};
+use crate::report::{Reporter, Warning, WarningKind};
+use crate::store::{Store, Tables};
 
 use super::charset;
+use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource};
 use super::fetch::{self, BodyLimit, Outcome, Validators};
 pub use super::ogp::PageMeta;
 
-/// How the build may use the network for cards.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Use fresh cache entries, fetch missing ones, revalidate expired ones.
-    #[default]
-    Online,
-    /// Cache only, stale entries included; no request at all.
-    Offline,
-    /// Fetch everything again, ignoring the cache.
-    Refresh,
+/// The link-card cache: one row per URL, failures included, with HTTP validators.
+pub const TABLES: Tables = Tables {
+    owner: "cards",
+    migrations: &["CREATE TABLE IF NOT EXISTS link_cards (
+         url TEXT PRIMARY KEY,
+         fetched_at INTEGER NOT NULL,
+         card TEXT,
+         error TEXT,
+         etag TEXT,
+         last_modified TEXT
+     )"],
+};
+
+/// The engine's view of link cards: the `link_cards` table and one page read per URL.
+struct Cards {
+    /// Bytes of HTML read at most.
+    cap: usize,
+}
+
+impl Resource for Cards {
+    type Value = Card;
+    const LABEL: &'static str = "リンクカード";
+    const CACHE_NAME: &'static str = "link cache";
+
+    fn load(&self, store: &Store, urls: &[&str]) -> Result<HashMap<String, Cached<Card>>> {
+        let mut stmt = store.conn().prepare_cached(
+            "SELECT fetched_at, card, error, etag, last_modified FROM link_cards WHERE url = ?1",
+        )?;
+        let mut out = HashMap::new();
+        for &url in urls {
+            let row = stmt.query_row(params![url], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            });
+            let (fetched_at, card, error, etag, last_modified) = match row {
+                Ok(row) => row,
+                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            // A row that does not decode is treated as missing and fetched again.
+            let result = match (card, error) {
+                (Some(json), _) => match serde_json::from_str::<Card>(&json) {
+                    Ok(card) => Ok(card),
+                    Err(_) => continue,
+                },
+                (None, Some(error)) => Err(error),
+                (None, None) => continue,
+            };
+            let validators = Validators {
+                etag,
+                last_modified,
+            };
+            out.insert(
+                url.to_string(),
+                Cached {
+                    fetched_at,
+                    result,
+                    validators,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn save(&self, store: &mut Store, rows: &[(String, Cached<Card>)]) -> Result<()> {
+        store.write(|tx| {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO link_cards (url, fetched_at, card, error, etag, last_modified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                     card = excluded.card, error = excluded.error, etag = excluded.etag,
+                     last_modified = excluded.last_modified",
+            )?;
+            for (url, row) in rows {
+                let (card, error) = match &row.result {
+                    Ok(card) => (Some(serde_json::to_string(card)?), None),
+                    Err(e) => (None, Some(e.as_str())),
+                };
+                put.execute(params![
+                    url,
+                    row.fetched_at,
+                    card,
+                    error,
+                    row.validators.etag,
+                    row.validators.last_modified
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn fetch(
+        &self,
+        client: Arc<fetch::Client>,
+        url: String,
+        validators: Option<Validators>,
+    ) -> impl Future<Output = Fetched<Card>> + Send + 'static {
+        let cap = self.cap;
+        async move { fetch_card(&client, &url, validators.as_ref(), cap).await }
+    }
 }
 
 /// A successfully read card, as cached and as rendered.
@@ -51,11 +151,8 @@ pub type CardResult = std::result::Result<Card, String>;
 pub struct Resolved {
     /// Remote cards by URL as written. URLs missing here render as plain links.
     pub cards: BTreeMap<String, Card>,
-    pub warnings: Vec<String>,
     /// HTTP requests sent (zero when everything came from the cache).
     pub requests: usize,
-    /// Answers of 304 Not Modified to a conditional request.
-    pub revalidated: usize,
     /// URLs that `Mode::Offline` could not serve from the cache (for `serve`'s
     /// background fetch).
     pub uncached: Vec<String>,
@@ -67,12 +164,14 @@ pub fn prefetch(
     store: &mut Store,
     fetcher: &fetch::LazyFetcher,
     urls: &[String],
+    reporter: &Reporter,
 ) -> Result<usize> {
     if urls.is_empty() || !site.config.links.enabled {
         return Ok(0);
     }
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let batch = CardFetcher::new(site, fetcher).resolve_all(store, &urls, Mode::Online, false)?;
+    let batch =
+        CardFetcher::new(site, fetcher).resolve_all(store, &urls, Mode::Online, reporter)?;
     Ok(batch.requests)
 }
 
@@ -83,6 +182,12 @@ struct Occurrence<'a> {
     url: &'a str,
 }
 
+impl Occurrence<'_> {
+    fn warning(&self, message: String) -> Warning {
+        Warning::new(WarningKind::LinkCard, self.source, Some(self.line), message)
+    }
+}
+
 /// Finds every card URL in published posts and pages and makes their cards.
 pub fn resolve(
     site: &Site,
@@ -90,7 +195,7 @@ pub fn resolve(
     store: &mut Store,
     fetcher: &fetch::LazyFetcher,
     mode: Mode,
-    progress: bool,
+    reporter: &Reporter,
 ) -> Result<Resolved> {
     let mut occurrences = Vec::new();
     for entry in model.posts.iter().chain(&model.pages) {
@@ -109,10 +214,10 @@ pub fn resolve(
     for occ in &occurrences {
         if local_path(site, occ.url).is_some() {
             if local_entry(site, model, occ.url).is_none() {
-                out.warnings.push(format!(
-                    "{}:{}: link card for {}: no post or page of this site has that URL; rendered as a plain link",
-                    occ.source, occ.line, occ.url
-                ));
+                reporter.warn(occ.warning(format!(
+                    "link card for {}: no post or page of this site has that URL; rendered as a plain link",
+                    occ.url
+                )));
             }
         } else {
             remote.insert(occ.url);
@@ -124,9 +229,8 @@ pub fn resolve(
     let settings = &site.config.links;
     let results = if settings.enabled {
         let urls: Vec<&str> = remote.iter().copied().collect();
-        let batch = CardFetcher::new(site, fetcher).resolve_all(store, &urls, mode, progress)?;
+        let batch = CardFetcher::new(site, fetcher).resolve_all(store, &urls, mode, reporter)?;
         out.requests = batch.requests;
-        out.revalidated = batch.revalidated;
         out.uncached = batch.uncached;
         batch.results
     } else {
@@ -145,10 +249,10 @@ pub fn resolve(
             Some(Ok(card)) => {
                 out.cards.insert(occ.url.to_string(), card.clone());
             }
-            Some(Err(reason)) if settings.enabled => out.warnings.push(format!(
-                "{}:{}: link card for {}: {reason}; rendered as a plain link",
-                occ.source, occ.line, occ.url
-            )),
+            Some(Err(reason)) if settings.enabled => reporter.warn(occ.warning(format!(
+                "link card for {}: {reason}; rendered as a plain link",
+                occ.url
+            ))),
             _ => {}
         }
     }
@@ -184,14 +288,6 @@ pub fn local_entry<'m>(site: &Site, model: &'m SiteModel, url: &str) -> Option<&
         .find(|e| e.path == path)
 }
 
-struct Batch {
-    results: HashMap<String, CardResult>,
-    requests: usize,
-    revalidated: usize,
-    /// URLs `--offline` found no cache entry for.
-    uncached: Vec<String>,
-}
-
 /// Fetches cards with the site's `[links]` limits, reading and writing the cache.
 /// The HTTP client is started only when a request is really made, so a build
 /// served wholly from the cache (every `serve` rebuild) starts no runtime.
@@ -217,7 +313,7 @@ impl<'f> CardFetcher<'f> {
     ) -> Result<CardResult> {
         match store {
             Some(store) => {
-                let mut batch = self.resolve_all(store, &[url], mode, false)?;
+                let mut batch = self.resolve_all(store, &[url], mode, &Reporter::quiet())?;
                 Ok(batch
                     .results
                     .remove(url)
@@ -225,22 +321,27 @@ impl<'f> CardFetcher<'f> {
             }
             None if mode == Mode::Offline => Ok(Err("not in the link cache (offline)".into())),
             None => {
-                let cap = self.settings.max_bytes;
-                let url = url.to_string();
+                let cards = self.resource();
                 let fetched = self
                     .fetcher
                     .get()?
-                    .run_all(vec![url], move |client, url| async move {
-                        fetch_card(&client, &url, None, cap).await
+                    .run_all(vec![url.to_string()], |client, url| {
+                        cards.fetch(client, url, None)
                     })
                     .pop()
                     .expect("one result per item");
                 Ok(match fetched {
-                    Fetch::Card(card, _) => Ok(*card),
-                    Fetch::NotModified(_) => Err("unexpected 304 Not Modified".into()),
-                    Fetch::Failed(reason) => Err(reason),
+                    Fetched::Value(card, _) => Ok(card),
+                    Fetched::NotModified(_) => Err("unexpected 304 Not Modified".into()),
+                    Fetched::Failed(reason) => Err(reason),
                 })
             }
+        }
+    }
+
+    fn resource(&self) -> Cards {
+        Cards {
+            cap: self.settings.max_bytes,
         }
     }
 
@@ -249,117 +350,19 @@ impl<'f> CardFetcher<'f> {
         store: &mut Store,
         urls: &[&str],
         mode: Mode,
-        progress: bool,
-    ) -> Result<Batch> {
-        let now = chrono::Utc::now().timestamp();
-        let cached = store.load_cards(urls)?;
-        let ok_ttl = (self.settings.success_ttl_days * 86_400.0) as i64;
-        let err_ttl = (self.settings.failure_ttl_hours * 3_600.0) as i64;
-
-        let mut results: HashMap<String, CardResult> = HashMap::new();
-        let mut uncached = Vec::new();
-        // URLs to fetch, with the cached entry to revalidate (if any).
-        let mut to_fetch: Vec<(String, Option<CachedCard>)> = Vec::new();
-        for &url in urls {
-            let entry = cached.get(url);
-            let fresh = entry.is_some_and(|c| {
-                let ttl = if c.result.is_ok() { ok_ttl } else { err_ttl };
-                now - c.fetched_at < ttl
-            });
-            match (mode, entry) {
-                (Mode::Offline, Some(c)) => {
-                    results.insert(url.to_string(), c.result.clone());
-                }
-                (Mode::Offline, None) => {
-                    uncached.push(url.to_string());
-                    results.insert(
-                        url.to_string(),
-                        Err("not in the link cache (--offline makes no requests)".into()),
-                    );
-                }
-                (Mode::Online, Some(c)) if fresh => {
-                    results.insert(url.to_string(), c.result.clone());
-                }
-                (Mode::Online, Some(c)) if c.result.is_ok() => {
-                    to_fetch.push((url.to_string(), Some(c.clone())))
-                }
-                _ => to_fetch.push((url.to_string(), None)),
-            }
-        }
-        if to_fetch.is_empty() {
-            return Ok(Batch {
-                results,
-                requests: 0,
-                revalidated: 0,
-                uncached,
-            });
-        }
-
-        let fetcher = self.fetcher.get()?;
-        let bar = crate::util::progress_bar(progress, to_fetch.len(), 5, "リンクカード");
-        let before = fetcher.requests();
-        let cap = self.settings.max_bytes;
-        let fetched: Vec<(String, Option<CachedCard>, Fetch)> =
-            fetcher.run_all(to_fetch, |client, (url, old)| {
-                let bar = bar.clone();
-                async move {
-                    let validators = old.as_ref().map(|c| c.validators.clone());
-                    let result = fetch_card(&client, &url, validators.as_ref(), cap).await;
-                    if let Some(bar) = bar {
-                        bar.inc(1);
-                    }
-                    (url, old, result)
-                }
-            });
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        let requests = fetcher.requests() - before;
-
-        let mut revalidated = 0;
-        let mut rows = Vec::new();
-        for (url, old, fetch) in fetched {
-            let (result, validators) = match (fetch, old) {
-                (Fetch::Card(card, v), _) => (Ok(*card), v),
-                (Fetch::NotModified(v), Some(old)) => {
-                    revalidated += 1;
-                    let keep = |new: Option<String>, old: Option<String>| new.or(old);
-                    (
-                        old.result,
-                        Validators {
-                            etag: keep(v.etag, old.validators.etag),
-                            last_modified: keep(v.last_modified, old.validators.last_modified),
-                        },
-                    )
-                }
-                (Fetch::NotModified(_), None) => (
-                    Err("HTTP 304 to an unconditional request".into()),
-                    Validators::default(),
-                ),
-                (Fetch::Failed(reason), _) => (Err(reason), Validators::default()),
-            };
-            rows.push(CachedCard {
-                url: url.clone(),
-                fetched_at: now,
-                result: result.clone(),
-                validators,
-            });
-            results.insert(url, result);
-        }
-        store.save_cards(&rows)?;
-        Ok(Batch {
-            results,
-            requests,
-            revalidated,
-            uncached,
-        })
+        reporter: &Reporter,
+    ) -> Result<engine::Batch<Card>> {
+        let freshness = Freshness::of(&self.settings);
+        engine::resolve(
+            &self.resource(),
+            store,
+            self.fetcher,
+            urls,
+            mode,
+            freshness,
+            reporter,
+        )
     }
-}
-
-enum Fetch {
-    Card(Box<Card>, Validators),
-    NotModified(Validators),
-    Failed(String),
 }
 
 async fn fetch_card(
@@ -367,18 +370,18 @@ async fn fetch_card(
     url: &str,
     validators: Option<&Validators>,
     cap: usize,
-) -> Fetch {
+) -> Fetched<Card> {
     let parsed = match Url::parse(url) {
         Ok(u) => u,
-        Err(e) => return Fetch::Failed(format!("not a valid URL ({e})")),
+        Err(e) => return Fetched::Failed(format!("not a valid URL ({e})")),
     };
     let fetched = match client
         .get(&parsed, validators, BodyLimit::HtmlHead { cap })
         .await
     {
         Ok(Outcome::Fetched(f)) => f,
-        Ok(Outcome::NotModified { validators }) => return Fetch::NotModified(validators),
-        Err(reason) => return Fetch::Failed(reason),
+        Ok(Outcome::NotModified { validators }) => return Fetched::NotModified(validators),
+        Err(reason) => return Fetched::Failed(reason),
     };
     if let Some(ct) = &fetched.content_type {
         let mime = ct
@@ -388,7 +391,7 @@ async fn fetch_card(
             .trim()
             .to_ascii_lowercase();
         if !(mime == "text/html" || mime == "application/xhtml+xml" || mime.is_empty()) {
-            return Fetch::Failed(format!("not an HTML page (content type {mime})"));
+            return Fetched::Failed(format!("not an HTML page (content type {mime})"));
         }
     }
     let text = charset::decode(
@@ -397,12 +400,12 @@ async fn fetch_card(
         fetched.final_url.host_str(),
     );
     let meta = super::ogp::extract(&text, &fetched.final_url);
-    Fetch::Card(
-        Box::new(Card {
+    Fetched::Value(
+        Card {
             url: url.to_string(),
             final_url: fetched.final_url.to_string(),
             meta,
-        }),
+        },
         fetched.validators,
     )
 }

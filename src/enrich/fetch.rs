@@ -1,6 +1,7 @@
-//! The one HTTP client every enrich stage fetches through (link cards now, remote
-//! images next): timeouts, a byte cap, at most five redirects, global and per-host
-//! concurrency limits, and no requests to private addresses unless the site allows it.
+//! The one HTTP client every enrich stage fetches through (link cards and remote
+//! images, by way of [`super::engine`]): timeouts, a byte cap, at most five redirects,
+//! global and per-host concurrency limits, and no requests to private addresses
+//! unless the site allows it.
 //!
 //! Everything fetched is untrusted; this module only guarantees *how* it is fetched.
 
@@ -16,7 +17,7 @@ use url::Url;
 
 pub const MAX_REDIRECTS: usize = 5;
 
-/// What a fetch may do; from `[links]` (and later `[images]`) in site.toml.
+/// What a fetch may do; from `[links]` in site.toml (`[images] max_bytes` caps image bodies).
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub connect_timeout: Duration,

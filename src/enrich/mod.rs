@@ -3,6 +3,9 @@
 
 pub mod cards;
 pub mod charset;
+pub mod engine;
 pub mod fetch;
 pub mod images;
 pub mod ogp;
+
+pub use engine::Mode;

@@ -10,6 +10,8 @@ use scraper::{Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::util::collapse_whitespace;
+
 /// Descriptions are cut to about this many characters.
 pub const DESCRIPTION_CHARS: usize = 120;
 /// Titles from hostile pages can be any length; a card has room for this much.
@@ -25,7 +27,6 @@ pub struct PageMeta {
     pub image: Option<String>,
     pub site_name: String,
     pub icon: String,
-    pub canonical: String,
     /// `YYYY-MM-DD`, when the page states a date we can read.
     pub published: Option<String>,
 }
@@ -133,12 +134,6 @@ pub fn extract(html: &str, final_url: &Url) -> PageMeta {
         .or_else(|| resolve("/favicon.ico"))
         .unwrap_or_default();
 
-    let canonical = get("og:url")
-        .into_iter()
-        .chain(link(&["canonical"]))
-        .find_map(resolve)
-        .unwrap_or_else(|| final_url.to_string());
-
     let published = [
         "article:published_time",
         "og:published_time",
@@ -155,13 +150,8 @@ pub fn extract(html: &str, final_url: &Url) -> PageMeta {
         image,
         site_name,
         icon,
-        canonical,
         published,
     }
-}
-
-fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// At most `max` characters, cut on a character boundary with an ellipsis.

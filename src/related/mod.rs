@@ -2,6 +2,7 @@
 //! does not already hold (in parallel), builds TF-IDF vectors, ranks neighbours
 //! by cosine similarity, and stores both term counts and results in the cache.
 
+pub mod cache;
 pub mod tfidf;
 pub mod tokenize;
 
@@ -11,7 +12,9 @@ use rayon::prelude::*;
 use crate::config::Site;
 use crate::content::Document;
 use crate::model::SiteModel;
-use crate::store::{AnalysisRow, Store};
+use crate::report::Reporter;
+use crate::store::Store;
+use cache::AnalysisRow;
 use tfidf::{DocFeatures, Vectors, Weights};
 use tokenize::Tokenizer;
 
@@ -31,7 +34,6 @@ pub struct Outcome {
     /// Posts whose text was tokenized this time (the rest came from the cache).
     pub tokenized: usize,
     pub vectors: Vectors,
-    pub warnings: Vec<String>,
 }
 
 /// The site's tokenizer: built-in dictionaries plus `[related] user_dictionary`.
@@ -79,9 +81,6 @@ pub struct Memo {
     fingerprint: String,
     /// By source path: content hash and features.
     features: std::collections::HashMap<String, (String, DocFeatures)>,
-    /// The related lists last written to the cache, and the settings they were made with.
-    settings: String,
-    saved: std::collections::HashMap<String, String>,
 }
 
 /// Related lists by source path, as a later run can [`reuse`] them.
@@ -136,7 +135,6 @@ pub fn reuse(model: &SiteModel, previous: &ListsByPath) -> Outcome {
         links,
         tokenized: 0,
         vectors: Default::default(),
-        warnings: Vec::new(),
     }
 }
 
@@ -145,15 +143,14 @@ pub fn reuse(model: &SiteModel, previous: &ListsByPath) -> Outcome {
 pub fn compute_with(
     site: &Site,
     model: &SiteModel,
-    progress: bool,
+    reporter: &Reporter,
     store: &mut Store,
     mut memo: Option<&mut Memo>,
 ) -> Result<Outcome> {
     let cfg = &site.config.related;
-    let mut timings = crate::util::Timings::new();
+    let mut timings = reporter.timer();
     let tokenizer = tokenizer_for(site)?;
     let fingerprint = tokenizer.fingerprint().to_string();
-    let warnings: Vec<String> = Vec::new();
 
     let docs: Vec<&Document> = model.posts.iter().map(|e| &e.doc).collect();
     if let Some(m) = memo.as_deref_mut()
@@ -173,7 +170,7 @@ pub fn compute_with(
         })
         .collect();
     if features.iter().any(Option::is_none) {
-        let mut cached = store.load_analysis(&fingerprint)?;
+        let mut cached = cache::load(store, &fingerprint)?;
         for (i, d) in docs.iter().enumerate() {
             if features[i].is_none() {
                 features[i] = cached
@@ -186,7 +183,7 @@ pub fn compute_with(
     let todo: Vec<usize> = (0..docs.len()).filter(|&i| features[i].is_none()).collect();
     timings.stage("  cache read");
 
-    let bar = crate::util::progress_bar(progress, todo.len(), 50, "形態素解析");
+    let bar = reporter.progress_bar(todo.len(), 50, "形態素解析");
     let fresh: Vec<(usize, DocFeatures)> = todo
         .par_iter()
         .map(|&i| {
@@ -235,40 +232,10 @@ pub fn compute_with(
             features: &features[i],
         })
         .collect();
-    let stored: Vec<(String, String)> = links
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let list: Vec<serde_json::Value> = l
-                .iter()
-                .map(|r| serde_json::json!({"path": docs[r.post].source, "score": round4(r.score)}))
-                .collect();
-            (
-                docs[i].source.clone(),
-                serde_json::Value::Array(list).to_string(),
-            )
-        })
-        .collect();
-    let settings = format!(
-        "{fingerprint}:{}:{}:{}:{}",
-        cfg.count, cfg.min_score, cfg.title_weight, cfg.tag_weight
-    );
-    // Warm runs write only the related lists that changed since the last one.
-    let to_store: Vec<(String, String)> = match memo.as_deref() {
-        Some(m) if m.settings == settings => stored
-            .iter()
-            .filter(|(path, links)| m.saved.get(path) != Some(links))
-            .cloned()
-            .collect(),
-        _ => stored.clone(),
-    };
-    store
-        .save(&fingerprint, &rows, &settings, &to_store)
+    cache::save(store, &fingerprint, &rows)
         .with_context(|| format!("{}: cannot update the cache", store.shown()))?;
     timings.stage("  cache write");
     if let Some(m) = memo {
-        m.settings = settings;
-        m.saved = stored.into_iter().collect();
         m.features = docs
             .iter()
             .zip(&features)
@@ -280,7 +247,6 @@ pub fn compute_with(
         links,
         tokenized,
         vectors,
-        warnings,
     })
 }
 

@@ -799,20 +799,29 @@ mod tests {
 
     #[test]
     fn title_and_tags_are_weighted() {
-        let d = DocFeatures {
+        // Both terms are in both documents, so their idf is equal and d0's weights
+        // differ only by tf: 猫 1 in the body + 1 in the title × 3 = 4, the tag × 2 = 2.
+        let d0 = DocFeatures {
             title: [("猫".to_string(), 1)].into(),
             body: [("猫".to_string(), 1)].into(),
             tags: vec!["rust".into()],
         };
-        let tf = raw_tf(
-            &d,
-            Weights {
-                title: 3.0,
-                tag: 2.0,
-            },
-        );
-        assert_eq!(tf["猫"], 4.0);
-        assert_eq!(tf["tag:rust"], 2.0);
+        let d1 = DocFeatures {
+            body: [("猫".to_string(), 1)].into(),
+            tags: vec!["rust".into()],
+            ..Default::default()
+        };
+        let w = Weights {
+            title: 3.0,
+            tag: 2.0,
+        };
+        let v = vectorize(&[d0, d1], w);
+        let weight = |term: &str| {
+            let id = v.vocab.iter().position(|t| t == term).unwrap() as u32;
+            v.docs[0].iter().find(|(t, _)| *t == id).unwrap().1 as f64
+        };
+        let ratio = weight("猫") / weight("tag:rust");
+        assert!((ratio - sublinear(4.0) / sublinear(2.0)).abs() < 1e-6, "{ratio}");
         assert!((sublinear(1.0) - 1.0).abs() < 1e-12);
         assert!((sublinear(4.0) - 4.0 * 2.2 / 5.2).abs() < 1e-12);
         assert!((idf(3, 1) - (2f64.ln() + 1.0)).abs() < 1e-12);

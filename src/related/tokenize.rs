@@ -266,7 +266,7 @@ impl Tokenizer {
     /// Counts the content words of `text`, normalised (NFKC, lower-case) and
     /// without stopwords: nouns (without pronouns, numbers, suffixes and dependent
     /// nouns), independent verbs and adjectives by their base form, and each run of
-    /// two or more nouns as a compound (see [`flush_compound`]).
+    /// two or more nouns as a compound (see `Counter::flush_run`).
     pub fn count_terms(&self, text: &str, counts: &mut BTreeMap<String, u32>) -> Result<()> {
         // NFKC first so full-width ASCII and half-width kana reach the dictionary as it expects.
         let text = nfkc(text);

@@ -177,7 +177,7 @@ fn drafts_and_future_posts_only_with_drafts() {
 
     let mut opts = site.opts();
     opts.drafts = true;
-    let report = enishi::pipeline::build(&opts).unwrap();
+    let report = enishi::pipeline::build(&opts, &enishi::report::Reporter::quiet()).unwrap();
     assert_eq!(report.posts, 3);
     assert!(site.public().join("2024/01/02/draft/index.html").is_file());
     assert!(site.public().join("2099/01/01/future/index.html").is_file());
@@ -330,7 +330,7 @@ fn base_url_with_a_path_prefixes_links() {
     let site = basic_site();
     let mut opts = site.opts();
     opts.base_url = Some("https://example.com/blog".into());
-    enishi::pipeline::build(&opts).unwrap();
+    enishi::pipeline::build(&opts, &enishi::report::Reporter::quiet()).unwrap();
     let doc = site.html("2024/05/26/yaml/index.html");
     assert_eq!(
         meta(&doc, "og:url"),
@@ -467,6 +467,6 @@ fn new_post_creates_a_draft_with_a_readable_slug() {
     let mut opts = site.opts();
     opts.now = None;
     opts.drafts = true;
-    let report = enishi::pipeline::build(&opts).unwrap();
+    let report = enishi::pipeline::build(&opts, &enishi::report::Reporter::quiet()).unwrap();
     assert_eq!(report.posts, 3);
 }

@@ -4,6 +4,7 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, FixedOffset};
 use enishi::pipeline::{BuildOptions, BuildReport, build};
+use enishi::report::Reporter;
 use scraper::{Html, Selector};
 
 /// A site in a temporary folder.
@@ -52,11 +53,11 @@ impl TestSite {
     }
 
     pub fn build(&self) -> BuildReport {
-        build(&self.opts()).unwrap_or_else(|e| panic!("build failed: {e:#}"))
+        build(&self.opts(), &Reporter::quiet()).unwrap_or_else(|e| panic!("build failed: {e:#}"))
     }
 
     pub fn try_build(&self) -> anyhow::Result<BuildReport> {
-        build(&self.opts())
+        build(&self.opts(), &Reporter::quiet())
     }
 
     pub fn public(&self) -> PathBuf {

@@ -5,6 +5,7 @@ mod common;
 mod http;
 
 mod build;
+mod cache;
 mod cards;
 mod errors;
 mod images;

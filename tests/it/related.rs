@@ -2,6 +2,7 @@
 //! rendering into the post page.
 
 use enishi::related::tokenize::Tokenizer;
+use enishi::report::WarningKind;
 use serde_json::Value;
 
 use crate::common::*;
@@ -263,13 +264,14 @@ fn a_corrupt_cache_is_reported_moved_aside_and_rebuilt() {
     let report = site.build();
     assert_eq!(report.tokenized, POSTS.len());
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert_eq!(report.warnings[0].kind, WarningKind::Cache);
     assert!(
-        report.warnings[0].contains(".enishi/cache.sqlite"),
+        report.warnings[0].to_string().contains(".enishi/cache.sqlite"),
         "{:?}",
         report.warnings
     );
     assert!(
-        report.warnings[0].contains("moved it to"),
+        report.warnings[0].to_string().contains("moved it to"),
         "{:?}",
         report.warnings
     );
@@ -289,7 +291,7 @@ fn a_corrupt_cache_is_reported_moved_aside_and_rebuilt() {
     drop(conn);
     let report = site.build();
     assert!(
-        report.warnings[0].contains("not an Enishi cache"),
+        report.warnings[0].to_string().contains("not an Enishi cache"),
         "{:?}",
         report.warnings
     );
@@ -303,7 +305,7 @@ fn concurrent_build_and_related_share_one_cache() {
     std::thread::scope(|s| {
         let builds = s.spawn(|| {
             for _ in 0..4 {
-                enishi::pipeline::build(&opts).unwrap();
+                enishi::pipeline::build(&opts, &enishi::report::Reporter::quiet()).unwrap();
             }
         });
         let related = s.spawn(|| {

@@ -28,12 +28,196 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::cards::Mode;
-use super::fetch::{BodyLimit, LazyFetcher, Outcome, Validators};
+use std::future::Future;
+use std::sync::Arc;
+
+use rusqlite::params;
+
+use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource};
+use super::fetch::{BodyLimit, Client, LazyFetcher, Outcome, Validators};
 use crate::config::{ImagesConfig, Site};
 use crate::content::Segment;
 use crate::model::SiteModel;
-use crate::store::{CachedImage, Store};
+use crate::report::{Reporter, Warning, WarningKind};
+use crate::store::{Store, Tables};
+
+/// The image cache: one row per URL (the bytes live in `.enishi/images/originals/`),
+/// and the variants made from an original's bytes under given settings.
+pub const TABLES: Tables = Tables {
+    owner: "images",
+    migrations: &["CREATE TABLE IF NOT EXISTS images (
+             url TEXT PRIMARY KEY,
+             fetched_at INTEGER NOT NULL,
+             content_hash TEXT,
+             error TEXT,
+             etag TEXT,
+             last_modified TEXT
+         );
+         CREATE TABLE IF NOT EXISTS image_sets (
+             content_hash TEXT NOT NULL,
+             purpose TEXT NOT NULL,
+             spec TEXT NOT NULL,
+             sets TEXT NOT NULL,
+             PRIMARY KEY (content_hash, purpose, spec)
+         )"],
+};
+
+/// The engine's view of remote images: the `images` table, and one original per URL
+/// saved under `.enishi/images/originals/` as it arrives. The cached value is the
+/// hash of the original's bytes.
+struct Originals {
+    dir: PathBuf,
+    cap: usize,
+}
+
+impl Resource for Originals {
+    type Value = String;
+    const LABEL: &'static str = "画像";
+    const CACHE_NAME: &'static str = "image cache";
+
+    /// Rows whose original is no longer on disk count as missing.
+    fn load(&self, store: &Store, urls: &[&str]) -> Result<HashMap<String, Cached<String>>> {
+        let mut stmt = store.conn().prepare_cached(
+            "SELECT fetched_at, content_hash, error, etag, last_modified FROM images WHERE url = ?1",
+        )?;
+        let mut out = HashMap::new();
+        for &url in urls {
+            let row = stmt.query_row(params![url], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            });
+            let (fetched_at, hash, error, etag, last_modified) = match row {
+                Ok(row) => row,
+                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let result = match (hash, error) {
+                (Some(hash), _) if original_path(&self.dir, url).is_file() => Ok(hash),
+                (None, Some(error)) => Err(error),
+                _ => continue,
+            };
+            let validators = Validators {
+                etag,
+                last_modified,
+            };
+            out.insert(
+                url.to_string(),
+                Cached {
+                    fetched_at,
+                    result,
+                    validators,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn save(&self, store: &mut Store, rows: &[(String, Cached<String>)]) -> Result<()> {
+        store.write(|tx| {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO images (url, fetched_at, content_hash, error, etag, last_modified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                     content_hash = excluded.content_hash, error = excluded.error,
+                     etag = excluded.etag, last_modified = excluded.last_modified",
+            )?;
+            for (url, r) in rows {
+                put.execute(params![
+                    url,
+                    r.fetched_at,
+                    r.result.as_ref().ok(),
+                    r.result.as_ref().err(),
+                    r.validators.etag,
+                    r.validators.last_modified
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn fetch(
+        &self,
+        client: Arc<Client>,
+        url: String,
+        validators: Option<Validators>,
+    ) -> impl Future<Output = Fetched<String>> + Send + 'static {
+        let path = original_path(&self.dir, &url);
+        let cap = self.cap;
+        async move {
+            let parsed = match Url::parse(&url) {
+                Ok(u) => u,
+                Err(e) => return Fetched::Failed(format!("not a valid URL ({e})")),
+            };
+            match client
+                .get(&parsed, validators.as_ref(), BodyLimit::Whole { cap })
+                .await
+            {
+                // Saved at once, so at most `concurrency` bodies are in memory.
+                Ok(Outcome::Fetched(f)) => match sniff(&f.body) {
+                    Ok(_) => match write_atomic(&path, &f.body) {
+                        Ok(()) => {
+                            Fetched::Value(blake3::hash(&f.body).to_hex().to_string(), f.validators)
+                        }
+                        Err(e) => Fetched::Failed(format!("{e:#}")),
+                    },
+                    Err(reason) => Fetched::Failed(reason),
+                },
+                Ok(Outcome::NotModified { validators }) => Fetched::NotModified(validators),
+                Err(reason) => Fetched::Failed(reason),
+            }
+        }
+    }
+}
+
+/// Variants made under `spec`, by purpose and content hash.
+fn load_image_sets(store: &Store, spec: &str) -> Result<HashMap<(Purpose, String), Processed>> {
+    let rows = store.text_triples(
+        "SELECT content_hash, purpose, sets FROM image_sets WHERE spec = ?1",
+        spec,
+    )?;
+    let mut out = HashMap::new();
+    for (hash, purpose, json) in rows {
+        // Rows that do not decode are remade.
+        if let (Ok(purpose), Ok(sets)) = (
+            serde_json::from_str::<Purpose>(&purpose),
+            serde_json::from_str::<Processed>(&json),
+        ) && sets.sets.values().all(|set| !set.fallback.is_empty())
+        {
+            out.insert((purpose, hash), sets);
+        }
+    }
+    Ok(out)
+}
+
+fn save_image_sets(
+    store: &mut Store,
+    spec: &str,
+    sets: &[((Purpose, String), Processed)],
+) -> Result<()> {
+    if sets.is_empty() {
+        return Ok(());
+    }
+    store.write(|tx| {
+        let mut put = tx.prepare_cached(
+            "INSERT INTO image_sets (content_hash, purpose, spec, sets) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(content_hash, purpose, spec) DO UPDATE SET sets = excluded.sets",
+        )?;
+        for ((purpose, hash), processed) in sets {
+            put.execute(params![
+                hash,
+                serde_json::to_string(purpose)?,
+                spec,
+                serde_json::to_string(processed)?
+            ])?;
+        }
+        Ok(())
+    })
+}
 
 /// Where the output files go, under the output root.
 pub const OUTPUT_DIR: &str = "_img";
@@ -103,7 +287,6 @@ pub struct Images {
     pub ready: HashMap<(Purpose, String), Processed>,
     /// Output path (`_img/…`) → file in the cache folder.
     pub files: BTreeMap<String, PathBuf>,
-    pub warnings: Vec<String>,
     pub requests: usize,
     /// Variants encoded in this run (zero when all came from the cache).
     pub encoded: usize,
@@ -121,7 +304,7 @@ pub fn resolve(
     fetcher: &LazyFetcher,
     uses: &[ImageUse],
     mode: Mode,
-    progress: bool,
+    reporter: &Reporter,
 ) -> Result<Images> {
     let mut out = Images::default();
     let settings = &site.config.images;
@@ -139,7 +322,7 @@ pub fn resolve(
     let urls: BTreeSet<&str> = uses.iter().map(|u| u.url.as_str()).collect();
     let urls: Vec<&str> = urls.into_iter().collect();
     let (originals, requests, uncached) =
-        originals(site, fetcher, store, &dir, &urls, mode, progress)?;
+        originals(site, fetcher, store, &dir, &urls, mode, reporter)?;
     out.requests = requests;
     out.uncached = uses
         .iter()
@@ -155,7 +338,7 @@ pub fn resolve(
             wanted.insert((u.purpose, u.url.as_str()));
         }
     }
-    let known = store.load_image_sets(&spec)?;
+    let known = load_image_sets(store, &spec)?;
     let encoded = AtomicUsize::new(0);
     let made: Vec<(ImageKey, Made)> = wanted
         .par_iter()
@@ -208,7 +391,7 @@ pub fn resolve(
             }
         }
     }
-    store.save_image_sets(&spec, &new_sets)?;
+    save_image_sets(store, &spec, &new_sets)?;
 
     for u in uses {
         let reason = match originals.get(u.url.as_str()) {
@@ -216,9 +399,11 @@ pub fn resolve(
             _ => failed.get(&(u.purpose, u.url.clone())).map(String::as_str),
         };
         if let Some(reason) = reason {
-            out.warnings.push(format!(
-                "{}:{}: image {}: {reason}",
-                u.source, u.line, u.url
+            reporter.warn(Warning::new(
+                WarningKind::Image,
+                &u.source,
+                Some(u.line),
+                format!("image {}: {reason}", u.url),
             ));
         }
     }
@@ -251,7 +436,7 @@ type ImageKey = (Purpose, String);
 /// Variants for one key, and whether they were encoded in this run.
 type Made = std::result::Result<(Processed, bool), String>;
 /// The original of each URL, or why there is none.
-type Originals = HashMap<String, std::result::Result<Original, String>>;
+type OriginalsByUrl = HashMap<String, std::result::Result<Original, String>>;
 
 /// An original on disk.
 #[derive(Debug, Clone)]
@@ -266,14 +451,8 @@ fn original_path(dir: &Path, url: &str) -> PathBuf {
         .join(&blake3::hash(url.as_bytes()).to_hex().as_str()[..32])
 }
 
-enum Fetch {
-    /// Fetched, checked and saved to disk; the hash of its bytes.
-    Saved(String, Validators),
-    NotModified(Validators),
-    Failed(String),
-}
-
-#[allow(clippy::too_many_arguments)]
+/// The original of every URL (from the cache or fetched), the requests made, and
+/// the URLs `--offline` found nothing for.
 fn originals(
     site: &Site,
     fetcher: &LazyFetcher,
@@ -281,131 +460,30 @@ fn originals(
     dir: &Path,
     urls: &[&str],
     mode: Mode,
-    progress: bool,
-) -> Result<(Originals, usize, Vec<String>)> {
-    let links = &site.config.links;
-    let now = chrono::Utc::now().timestamp();
-    let ok_ttl = (links.success_ttl_days * 86_400.0) as i64;
-    let err_ttl = (links.failure_ttl_hours * 3_600.0) as i64;
-    let cached = store.load_images(urls)?;
-    let mut out = HashMap::new();
-    let mut uncached = Vec::new();
-    let mut to_fetch: Vec<(String, Option<CachedImage>)> = Vec::new();
-    for &url in urls {
-        let entry = cached.get(url).cloned();
-        let on_disk = |c: &CachedImage| {
-            c.content_hash
-                .as_ref()
-                .map(|h| (h.clone(), original_path(dir, url)))
-                .filter(|(_, p)| p.is_file())
-        };
-        let usable = entry
-            .as_ref()
-            .and_then(|c| on_disk(c).map(|(h, p)| (c, h, p)));
-        let fresh = entry.as_ref().is_some_and(|c| {
-            let ttl = if c.error.is_none() { ok_ttl } else { err_ttl };
-            now - c.fetched_at < ttl
-        });
-        let as_original = |h: String, p: PathBuf| Original {
-            bytes: file_len(&p),
-            path: p,
-            content_hash: h,
-        };
-        match (mode, &entry, usable) {
-            (Mode::Offline, _, Some((_, h, p))) => {
-                out.insert(url.to_string(), Ok(as_original(h, p)));
-            }
-            (Mode::Offline, Some(c), None) if c.error.is_some() => {
-                out.insert(url.to_string(), Err(c.error.clone().unwrap_or_default()));
-            }
-            (Mode::Offline, _, None) => {
-                uncached.push(url.to_string());
-                out.insert(
-                    url.to_string(),
-                    Err("not in the image cache (--offline makes no requests)".into()),
-                );
-            }
-            (Mode::Online, Some(c), _) if fresh && c.error.is_some() => {
-                out.insert(url.to_string(), Err(c.error.clone().unwrap_or_default()));
-            }
-            (Mode::Online, _, Some((_, h, p))) if fresh => {
-                out.insert(url.to_string(), Ok(as_original(h, p)));
-            }
-            (Mode::Online, Some(c), Some(_)) => to_fetch.push((url.to_string(), Some(c.clone()))),
-            _ => to_fetch.push((url.to_string(), None)),
-        }
-    }
-    if to_fetch.is_empty() {
-        return Ok((out, 0, uncached));
-    }
-    let fetcher = fetcher.get()?;
-    let before = fetcher.requests();
-    let cap = site.config.images.max_bytes;
-    let bar = crate::util::progress_bar(progress, to_fetch.len(), 5, "画像");
-    let fetched = fetcher.run_all(to_fetch, |client, (url, old)| {
-        let bar = bar.clone();
-        let path = original_path(dir, &url);
-        async move {
-            let validators = old.as_ref().map(|c| c.validators.clone());
-            let result = match Url::parse(&url) {
-                Err(e) => Fetch::Failed(format!("not a valid URL ({e})")),
-                Ok(parsed) => match client
-                    .get(&parsed, validators.as_ref(), BodyLimit::Whole { cap })
-                    .await
-                {
-                    // Saved at once, so at most `concurrency` bodies are in memory.
-                    Ok(Outcome::Fetched(f)) => match sniff(&f.body) {
-                        Ok(_) => match write_atomic(&path, &f.body) {
-                            Ok(()) => Fetch::Saved(
-                                blake3::hash(&f.body).to_hex().to_string(),
-                                f.validators,
-                            ),
-                            Err(e) => Fetch::Failed(format!("{e:#}")),
-                        },
-                        Err(reason) => Fetch::Failed(reason),
-                    },
-                    Ok(Outcome::NotModified { validators }) => Fetch::NotModified(validators),
-                    Err(reason) => Fetch::Failed(reason),
-                },
-            };
-            if let Some(bar) = bar {
-                bar.inc(1);
-            }
-            (url, old, result)
-        }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let mut rows = Vec::new();
-    for (url, old, fetch) in fetched {
-        let path = original_path(dir, &url);
-        let (result, validators) = match fetch {
-            Fetch::Saved(hash, validators) => (Ok(hash), validators),
-            Fetch::NotModified(v) => match old.as_ref().and_then(|c| c.content_hash.clone()) {
-                Some(hash) => (Ok(hash), v),
-                None => (Err("HTTP 304 to an unconditional request".into()), v),
-            },
-            Fetch::Failed(reason) => (Err(reason), Validators::default()),
-        };
-        rows.push(CachedImage {
-            url: url.clone(),
-            fetched_at: now,
-            content_hash: result.as_ref().ok().cloned(),
-            error: result.as_ref().err().cloned(),
-            validators,
-        });
-        out.insert(
-            url,
-            result.map(|hash| Original {
-                bytes: file_len(&path),
-                path,
-                content_hash: hash,
-            }),
-        );
-    }
-    store.save_images(&rows)?;
-    Ok((out, fetcher.requests() - before, uncached))
+    reporter: &Reporter,
+) -> Result<(OriginalsByUrl, usize, Vec<String>)> {
+    let resource = Originals {
+        dir: dir.to_path_buf(),
+        cap: site.config.images.max_bytes,
+    };
+    let freshness = Freshness::of(&site.config.links);
+    let batch = engine::resolve(&resource, store, fetcher, urls, mode, freshness, reporter)?;
+    let originals = batch
+        .results
+        .into_iter()
+        .map(|(url, result)| {
+            let original = result.map(|hash| {
+                let path = original_path(dir, &url);
+                Original {
+                    bytes: file_len(&path),
+                    path,
+                    content_hash: hash,
+                }
+            });
+            (url, original)
+        })
+        .collect();
+    Ok((originals, batch.requests, batch.uncached))
 }
 
 /// Writes through a temporary file renamed into place, so a reader never sees half a

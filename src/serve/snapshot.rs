@@ -1,0 +1,95 @@
+//! `serve`'s side of the output seam: the site held in memory, swapped whole.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::Shared;
+use crate::output::Destination;
+use crate::render::OutputFile;
+use crate::theme::StaticSource;
+
+/// One served file.
+#[derive(Clone)]
+pub(super) enum Asset {
+    Bytes(Arc<Vec<u8>>),
+    File(PathBuf),
+    Builtin(&'static [u8]),
+}
+
+impl Asset {
+    fn same_as(&self, other: &Asset) -> bool {
+        match (self, other) {
+            (Asset::Bytes(x), Asset::Bytes(y)) => x == y,
+            (Asset::File(x), Asset::File(y)) => x == y,
+            (Asset::Builtin(x), Asset::Builtin(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Snapshot {
+    pub files: HashMap<String, Asset>,
+}
+
+impl Snapshot {
+    /// How many files differ from `new` (added, removed or changed).
+    fn changed_files(&self, new: &HashMap<String, Asset>) -> usize {
+        let changed = new
+            .iter()
+            .filter(|(k, v)| self.files.get(*k).is_none_or(|o| !o.same_as(v)))
+            .count();
+        let removed = self.files.keys().filter(|k| !new.contains_key(*k)).count();
+        changed + removed
+    }
+}
+
+/// The served site as a [`Destination`].
+pub(super) struct Memory<'s> {
+    pub shared: &'s Shared,
+}
+
+impl Memory<'_> {
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.shared.current.read().map(|c| Arc::clone(&c)).ok()
+    }
+}
+
+impl Destination for Memory<'_> {
+    fn holds(&self, path: &str, bytes: &[u8]) -> bool {
+        self.current()
+            .and_then(|c| match c.files.get(path) {
+                Some(Asset::Bytes(b)) => Some(b.as_slice() == bytes),
+                _ => None,
+            })
+            .unwrap_or(false)
+    }
+
+    fn replace(
+        &mut self,
+        pages: Vec<OutputFile>,
+        files: BTreeMap<String, StaticSource>,
+    ) -> Result<usize> {
+        let mut assets: HashMap<String, Asset> = HashMap::new();
+        for page in pages {
+            assets.insert(page.path, Asset::Bytes(Arc::new(page.bytes)));
+        }
+        for (rel, src) in files {
+            let asset = match src {
+                StaticSource::File(p) => Asset::File(p),
+                StaticSource::Builtin(b) => Asset::Builtin(b),
+            };
+            assets.insert(rel, asset);
+        }
+        let changed = self
+            .current()
+            .map_or(assets.len(), |old| old.changed_files(&assets));
+        if let Ok(mut current) = self.shared.current.write() {
+            *current = Arc::new(Snapshot { files: assets });
+        }
+        Ok(changed)
+    }
+}
