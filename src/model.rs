@@ -107,10 +107,18 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     .and_then(check_paths)
 }
 
-/// Two sources that claim the same URL are an error naming both.
+/// Two sources that claim the same URL are an error naming both; a URL that cannot
+/// be a file path is an error naming its source.
 fn check_paths(model: SiteModel) -> Result<SiteModel> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for e in model.posts.iter().chain(&model.pages) {
+        if let Err(why) = crate::output::check_site_path(&e.path) {
+            return Err(anyhow!(
+                "{}: its URL {:?} {why} (change `slug` or the file name)",
+                e.doc.source,
+                e.path
+            ));
+        }
         if let Some(other) = seen.insert(&e.path, &e.doc.source) {
             return Err(anyhow!(
                 "{} and {} both map to {} (give one of them a different `slug`)",

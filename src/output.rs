@@ -195,6 +195,47 @@ impl Drop for Staging {
     }
 }
 
+/// Longest file or folder name most file systems take, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+
+/// Why a site path (`/a/b/`, `/x.html`) cannot be written as files, if it cannot:
+/// a name over 255 bytes, a control character (NUL included), or `.`/`..`.
+pub fn check_site_path(path: &str) -> std::result::Result<(), String> {
+    if path.chars().any(char::is_control) {
+        return Err("contains a control character".into());
+    }
+    for name in path.split('/') {
+        if name == "." || name == ".." {
+            return Err("contains `.` or `..`".into());
+        }
+        if name.len() > MAX_NAME_BYTES {
+            return Err(format!(
+                "has a part of {} bytes; file systems allow {MAX_NAME_BYTES}",
+                name.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Output paths (with what made each) that cannot live side by side on disk: a path
+/// that is also a folder of another (an alias `/sitemap.xml/` beside `sitemap.xml`).
+/// The first such pair in path order, as "the X of A is the folder of B's file".
+pub fn folder_clash<'a>(paths: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str, &'a str)> {
+    let files: BTreeMap<&str, &str> = paths.iter().copied().collect();
+    for &(path, origin) in paths {
+        let mut at = 0;
+        while let Some(slash) = path[at..].find('/') {
+            let folder = &path[..at + slash];
+            if let Some(other) = files.get(folder) {
+                return Some((folder, other, origin));
+            }
+            at += slash + 1;
+        }
+    }
+    None
+}
+
 /// Rejects absolute paths and `..`, so no content can write outside the output.
 fn safe_rel(rel: &str) -> Result<PathBuf> {
     let p = Path::new(rel.trim_start_matches('/'));
@@ -210,6 +251,23 @@ fn safe_rel(rel: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unusable_site_paths_are_named() {
+        assert!(check_site_path("/2024/01/06/a/").is_ok());
+        assert!(check_site_path(&format!("/{}/", "a".repeat(300))).is_err());
+        assert!(check_site_path("/a\0b/").is_err());
+        assert!(check_site_path("/a/../b/").is_err());
+        let clash = folder_clash(&[
+            ("sitemap.xml", "the sitemap"),
+            ("sitemap.xml/index.html", "a.md (alias /sitemap.xml/)"),
+        ]);
+        assert_eq!(
+            clash,
+            Some(("sitemap.xml", "the sitemap", "a.md (alias /sitemap.xml/)"))
+        );
+        assert_eq!(folder_clash(&[("a/index.html", "x"), ("b", "y")]), None);
+    }
 
     #[test]
     fn rel_paths_stay_inside() {

@@ -4,7 +4,7 @@
 //! [`Segment::Card`] so the enrich stage can turn it into a link card. Everything
 //! else becomes [`Segment::Html`].
 
-use std::collections::BTreeSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
@@ -73,7 +73,7 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
         None => (markdown, false),
     };
 
-    let mut ids = BTreeSet::new();
+    let mut ids = HeadingIds::default();
     let mut text = String::new();
     let events = transform(markdown, first_line, &mut out, &mut ids, &mut text);
     out.text = text;
@@ -81,7 +81,7 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
 
     if has_more {
         let mut scratch = Rendered::default();
-        let mut scratch_ids = BTreeSet::new();
+        let mut scratch_ids = HeadingIds::default();
         let mut summary_text = String::new();
         let events = transform(
             before_more,
@@ -137,7 +137,7 @@ fn transform<'a>(
     markdown: &'a str,
     first_line: usize,
     out: &mut Rendered,
-    ids: &mut BTreeSet<String>,
+    ids: &mut HeadingIds,
     text: &mut String,
 ) -> Vec<Piece<'a>> {
     let mut pieces: Vec<Piece<'a>> = Vec::new();
@@ -166,10 +166,9 @@ fn transform<'a>(
                     inner.push(e);
                 }
                 let heading_text = collapse_whitespace(&heading_text);
-                let id = unique_id(
+                let id = ids.unique(
                     id.map(|s| s.to_string())
                         .unwrap_or_else(|| slugify(&heading_text)),
-                    ids,
                 );
                 push_text(text, &heading_text);
                 text.push('\n');
@@ -358,20 +357,33 @@ fn split_segments(pieces: Vec<Piece>) -> Vec<Segment> {
     segments
 }
 
-fn unique_id(base: String, ids: &mut BTreeSet<String>) -> String {
-    let base = if base.is_empty() {
-        "section".to_string()
-    } else {
-        base
-    };
-    let mut id = base.clone();
-    let mut n = 1;
-    while ids.contains(&id) {
-        id = format!("{base}-{n}");
-        n += 1;
+/// The heading ids of one document. Each base remembers the next suffix to try, so
+/// 20,000 equal headings take linear time, not quadratic.
+#[derive(Default)]
+struct HeadingIds {
+    used: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
+}
+
+impl HeadingIds {
+    fn unique(&mut self, base: String) -> String {
+        let base = if base.is_empty() {
+            "section".to_string()
+        } else {
+            base
+        };
+        if self.used.insert(base.clone()) {
+            return base;
+        }
+        let n = self.next_suffix.entry(base.clone()).or_insert(1);
+        loop {
+            let id = format!("{base}-{n}");
+            *n += 1;
+            if self.used.insert(id.clone()) {
+                return id;
+            }
+        }
     }
-    ids.insert(id.clone());
-    id
 }
 
 /// Highlights code as CSS classes; unknown languages are escaped verbatim.
@@ -459,6 +471,17 @@ mod tests {
         let ids: Vec<_> = r.headings.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["はじめに", "はじめに-1", "custom"]);
         assert!(html(&r).contains("<h1 id=\"はじめに\">"));
+    }
+
+    #[test]
+    fn heading_ids_skip_ids_taken_by_hand() {
+        let r = render("# a\n\n# x {#a-1}\n\n# a\n\n# a\n\n# a-2\n", 1);
+        let ids: Vec<_> = r.headings.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, ["a", "a-1", "a-2", "a-3", "a-2-1"]);
+        // Many equal headings (linear time: each base remembers its next suffix).
+        let r = render(&"## 同じ\n\n".repeat(20_000), 1);
+        assert_eq!(r.headings.len(), 20_000);
+        assert_eq!(r.headings[19_999].id, "同じ-19999");
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub struct Document {
     pub content_hash: String,
 }
 
-/// Paths of every Markdown source under `content/`, sorted.
+/// Paths of every Markdown source under `content/`, sorted. Symbolic links are
+/// followed when they point inside the site folder (a shared `posts` folder, a
+/// linked post); a link out of the site or one that loops is an error naming it.
 pub fn discover(site: &Site) -> Result<Vec<PathBuf>> {
     let dir = site.root.join(CONTENT_DIR);
     if !dir.is_dir() {
@@ -59,9 +61,26 @@ pub fn discover(site: &Site) -> Result<Vec<PathBuf>> {
             dir.display()
         ));
     }
+    let root = site
+        .root
+        .canonicalize()
+        .with_context(|| format!("{}: cannot read the site folder", site.root.display()))?;
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("{}: cannot read folder", dir.display()))?;
+    for entry in walkdir::WalkDir::new(&dir)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| walk_error(site, &e))?;
+        if entry.path_is_symlink() {
+            let target = entry.path().canonicalize().ok();
+            if !target.as_ref().is_some_and(|t| t.starts_with(&root)) {
+                return Err(anyhow!(
+                    "{}: a symbolic link to {} outside the site folder (copy the file into the site, or remove the link)",
+                    display_rel(&site.root, entry.path()),
+                    target.map_or("nothing".into(), |t| t.display().to_string())
+                ));
+            }
+        }
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_file()
             && name.ends_with(".md")
@@ -73,6 +92,24 @@ pub fn discover(site: &Site) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// One line for a folder that cannot be walked, naming the place.
+fn walk_error(site: &Site, e: &walkdir::Error) -> anyhow::Error {
+    let place = e
+        .path()
+        .map(|p| display_rel(&site.root, p))
+        .unwrap_or_else(|| CONTENT_DIR.to_string());
+    if let Some(ancestor) = e.loop_ancestor() {
+        return anyhow!(
+            "{place}: a symbolic link loops back to {} (remove the link)",
+            display_rel(&site.root, ancestor)
+        );
+    }
+    let why = e
+        .io_error()
+        .map_or_else(|| e.to_string(), |io| io.to_string());
+    anyhow!("{place}: cannot read ({why})")
 }
 
 /// Reads and parses every source in parallel. The first error in path order wins,

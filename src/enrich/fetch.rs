@@ -369,7 +369,9 @@ fn private_refusal(host: &str) -> String {
 
 /// Addresses a public page must never make the build machine reach: loopback,
 /// private networks, link-local (cloud metadata lives at 169.254.169.254), CGNAT,
-/// multicast and the unspecified address.
+/// multicast and the unspecified address; in IPv6 also unique-local, site-local,
+/// documentation and discard ranges, and every form that embeds an IPv4 address a
+/// router or translator may deliver to (mapped, compatible, NAT64, 6to4, Teredo).
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -385,17 +387,51 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (o[0] == 198 && (o[1] & 0xFE) == 18)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
+            let seg = v6.segments();
+            if let Some(v4) = embedded_ipv4(&seg) {
+                return v4.iter().any(|&a| is_private(IpAddr::V4(a)));
             }
-            let first = v6.segments()[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xFE00) == 0xFC00
-                || (first & 0xFFC0) == 0xFE80
+                // fc00::/7 unique-local, fe80::/10 link-local, fec0::/10 site-local.
+                || (seg[0] & 0xFE00) == 0xFC00
+                || (seg[0] & 0xFFC0) == 0xFE80
+                || (seg[0] & 0xFFC0) == 0xFEC0
+                // 2001:db8::/32 and 3fff::/20 documentation, 100::/64 discard.
+                || (seg[0] == 0x2001 && seg[1] == 0x0DB8)
+                || (seg[0] == 0x3FFF && (seg[1] & 0xF000) == 0)
+                || (seg[0] == 0x0100 && seg[1..4] == [0, 0, 0])
+                // 64:ff9b:1::/48, NAT64 for local use: whatever it embeds is local.
+                || (seg[0] == 0x0064 && seg[1] == 0xFF9B && seg[2] == 0x0001)
         }
     }
+}
+
+/// The IPv4 addresses an IPv6 address carries, for the forms that deliver to them:
+/// IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`,
+/// 6to4 `2002:AABB:CCDD::/48` and Teredo `2001:0::/32` (server, and the client
+/// address stored inverted).
+fn embedded_ipv4(seg: &[u16; 8]) -> Option<Vec<std::net::Ipv4Addr>> {
+    let v4 = |hi: u16, lo: u16| std::net::Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
+    let low = v4(seg[6], seg[7]);
+    if seg[..5] == [0; 5] && seg[5] == 0xFFFF {
+        return Some(vec![low]);
+    }
+    // `::` and `::1` are themselves (unspecified, loopback), not compatible forms.
+    if seg[..6] == [0; 6] && (seg[6] != 0 || seg[7] > 1) {
+        return Some(vec![low]);
+    }
+    if seg[0] == 0x0064 && seg[1] == 0xFF9B && seg[2..6] == [0; 4] {
+        return Some(vec![low]);
+    }
+    if seg[0] == 0x2002 {
+        return Some(vec![v4(seg[1], seg[2])]);
+    }
+    if seg[0] == 0x2001 && seg[1] == 0 {
+        return Some(vec![v4(seg[2], seg[3]), v4(!seg[6], !seg[7])]);
+    }
+    None
 }
 
 /// Resolves with the system resolver, then drops private addresses (unless allowed).
@@ -447,10 +483,32 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            // IPv4-compatible, NAT64 (well-known and local-use), 6to4, Teredo.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::808:808",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "2001:0:c0a8:101::1",
+            // Site-local, documentation, discard.
+            "fec0::1",
+            "2001:db8::1",
+            "3fff::1",
+            "100::1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -463,6 +521,13 @@ mod tests {
         assert!(check_url(&u("file:///etc/passwd"), false).is_err());
         assert!(check_url(&u("http://169.254.169.254/latest/"), false).is_err());
         assert!(check_url(&u("http://127.0.0.1:8080/"), true).is_ok());
+        for refused in [
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[::ffff:169.254.169.254]/latest/",
+        ] {
+            assert!(check_url(&u(refused), false).is_err(), "{refused}");
+        }
     }
 
     #[test]

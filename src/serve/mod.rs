@@ -270,10 +270,19 @@ fn rebuild(
             }
         );
     }
-    if let Ok(mut w) = shared.warnings.write() {
-        *w = report.warnings.clone();
+    // The page's warning panel changes only when the warnings do.
+    let new_warnings = shared
+        .warnings
+        .write()
+        .map(|mut w| {
+            let changed = *w != report.warnings;
+            *w = report.warnings.clone();
+            changed
+        })
+        .unwrap_or(false);
+    if new_warnings {
+        let _ = shared.events.send(LiveEvent::Warnings(report.warnings));
     }
-    let _ = shared.events.send(LiveEvent::Warnings(report.warnings));
     if let Some(e) = event {
         let _ = shared.events.send(e);
     }

@@ -605,3 +605,30 @@ fn related_lists_follow_an_edit() {
         .collect();
     assert_eq!(related_of("/2024/01/01/dashi/"), from_build.join("|"));
 }
+
+#[test]
+fn warnings_reach_open_pages_by_kind_and_clear_when_fixed() {
+    let site = blog();
+    let server = Server::start(&site, &[]);
+    let events = server.events();
+    // A card for a URL of this site that no post has: a warning, no network.
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02",
+        "はじめの本文です。\n\nhttps://blog.example.jp/nowhere/\n",
+    );
+    let shown: serde_json::Value = serde_json::from_str(&events.wait_for("warnings")).unwrap();
+    assert_eq!(shown["summary"], "1 link card", "{shown}");
+    assert_eq!(shown["warnings"][0]["kind"], "link-card", "{shown}");
+    let text = shown["warnings"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("content/posts/a.md:"), "{text}");
+    // A page opened later is told at once.
+    let late = server.events();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&late.wait_for("warnings")).unwrap(),
+        shown
+    );
+    site.post("a", "title: 最初の記事\ndate: 2024-01-02", "はじめの本文です。");
+    let cleared: serde_json::Value = serde_json::from_str(&events.wait_for("warnings")).unwrap();
+    assert_eq!(cleared["warnings"].as_array().map(Vec::len), Some(0));
+}
