@@ -30,6 +30,10 @@ pub struct SiteConfig {
     pub paginate: usize,
     #[serde(default = "default_theme")]
     pub theme: String,
+    /// Tags (and, separately, categories) one post may have; more are cut with a
+    /// warning, since each one is a page listing the post.
+    #[serde(default = "default_max_terms_per_post")]
+    pub max_terms_per_post: usize,
     #[serde(default)]
     pub related: RelatedConfig,
     #[serde(default)]
@@ -168,6 +172,10 @@ fn default_permalink() -> String {
 fn default_paginate() -> usize {
     10
 }
+fn default_max_terms_per_post() -> usize {
+    100
+}
+
 fn default_theme() -> String {
     "default".into()
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::Site;
 use crate::content::{Document, Kind};
+use crate::report::{Warning, WarningKind};
 use crate::util::slugify;
 
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub struct SiteModel {
     pub categories: Vec<Term>,
     /// Sources left out (drafts, future posts), for the build summary.
     pub skipped: Vec<String>,
+    /// Posts whose tags or categories were cut to `max_terms_per_post`.
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug)]
@@ -55,7 +58,9 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     let mut posts = Vec::new();
     let mut pages = Vec::new();
     let mut skipped = Vec::new();
-    for doc in docs {
+    let mut warnings = Vec::new();
+    for mut doc in docs {
+        warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         let future = doc.date.is_some_and(|d| d > opts.now);
         if !opts.drafts && (doc.front.draft || (doc.kind == Kind::Post && future)) {
             skipped.push(doc.source.clone());
@@ -103,8 +108,31 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         tags,
         categories,
         skipped,
+        warnings,
     })
     .and_then(check_paths)
+}
+
+/// Cuts a post's tags and categories to `max` each: every term is a page that lists
+/// the post, so a post with 10,000 tags would make the output grow with their square.
+fn cap_terms(doc: &mut Document, max: usize) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let front = &mut doc.front;
+    for (key, terms) in [("tags", &mut front.tags), ("categories", &mut front.categories)] {
+        if terms.len() > max {
+            warnings.push(Warning::new(
+                WarningKind::Content,
+                &doc.source,
+                None,
+                format!(
+                    "{} {key}; only the first {max} are used (raise max_terms_per_post in site.toml to keep more)",
+                    terms.len()
+                ),
+            ));
+            terms.truncate(max);
+        }
+    }
+    warnings
 }
 
 /// Two sources that claim the same URL are an error naming both; a URL that cannot
@@ -112,7 +140,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
 fn check_paths(model: SiteModel) -> Result<SiteModel> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for e in model.posts.iter().chain(&model.pages) {
-        if let Err(why) = crate::output::check_site_path(&e.path) {
+        if let Err(why) = check_site_path(&e.path) {
             return Err(anyhow!(
                 "{}: its URL {:?} {why} (change `slug` or the file name)",
                 e.doc.source,
@@ -154,6 +182,47 @@ fn expand_permalink(pattern: &str, doc: &Document, site: &Site) -> String {
         path = path.replace("//", "/");
     }
     path
+}
+
+/// Longest file or folder name most file systems take, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+
+/// Why a site path (`/a/b/`, `/x.html`) cannot be written as files, if it cannot:
+/// a name over 255 bytes, a control character (NUL included), or `.`/`..`.
+pub fn check_site_path(path: &str) -> std::result::Result<(), String> {
+    if path.chars().any(char::is_control) {
+        return Err("contains a control character".into());
+    }
+    for name in path.split('/') {
+        if name == "." || name == ".." {
+            return Err("contains `.` or `..`".into());
+        }
+        if name.len() > MAX_NAME_BYTES {
+            return Err(format!(
+                "has a part of {} bytes; file systems allow {MAX_NAME_BYTES}",
+                name.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Output paths (with what made each) that cannot live side by side on disk: a path
+/// that is also a folder of another (an alias `/sitemap.xml/` beside `sitemap.xml`).
+/// The first such pair in path order, as "the X of A is the folder of B's file".
+pub fn folder_clash<'a>(paths: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str, &'a str)> {
+    let files: BTreeMap<&str, &str> = paths.iter().copied().collect();
+    for &(path, origin) in paths {
+        let mut at = 0;
+        while let Some(slash) = path[at..].find('/') {
+            let folder = &path[..at + slash];
+            if let Some(other) = files.get(folder) {
+                return Some((folder, other, origin));
+            }
+            at += slash + 1;
+        }
+    }
+    None
 }
 
 /// Slug for a tag or category: `C++` and `C#` must not both become `c`.
@@ -201,4 +270,27 @@ fn collect_terms(
         *indexes(post) = ids;
     }
     terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_site_paths_are_named() {
+        assert!(check_site_path("/2024/01/06/a/").is_ok());
+        assert!(check_site_path(&format!("/{}/", "a".repeat(300))).is_err());
+        assert!(check_site_path("/a\0b/").is_err());
+        assert!(check_site_path("/a/../b/").is_err());
+        let clash = folder_clash(&[
+            ("sitemap.xml", "the sitemap"),
+            ("sitemap.xml/index.html", "a.md (alias /sitemap.xml/)"),
+        ]);
+        assert_eq!(
+            clash,
+            Some(("sitemap.xml", "the sitemap", "a.md (alias /sitemap.xml/)"))
+        );
+        assert_eq!(folder_clash(&[("a/index.html", "x"), ("b", "y")]), None);
+    }
+
 }

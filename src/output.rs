@@ -38,6 +38,18 @@ impl Disk {
             target: target.to_path_buf(),
         }
     }
+
+    /// Repairs what killed builds left beside `target` (see [`recover_interrupted`]);
+    /// called before anything else, so even a build that fails puts the output back.
+    pub fn recover(target: &Path) {
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Some(name) = target.file_name() {
+            recover_interrupted(parent, &name.to_string_lossy(), target);
+        }
+    }
 }
 
 impl Destination for Disk {
@@ -71,6 +83,7 @@ impl Destination for Disk {
     }
 }
 
+/// A folder beside the output that becomes the output when the build is complete.
 struct Staging {
     dir: PathBuf,
     target: PathBuf,
@@ -78,7 +91,7 @@ struct Staging {
 }
 
 impl Staging {
-    pub fn new(target: &Path) -> Result<Staging> {
+    fn new(target: &Path) -> Result<Staging> {
         let parent = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -104,36 +117,44 @@ impl Staging {
         })
     }
 
-    /// Writes `bytes` at `rel` (a `/`-separated path inside the output).
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.dir.join(safe_rel(rel)?);
+    /// Where `rel` goes, and how messages name it (inside the output, not the
+    /// staging folder, which is gone by the time anyone reads the message).
+    fn place(&self, rel: &str) -> Result<(PathBuf, String)> {
+        let rel = safe_rel(rel)?;
+        let shown = self.target.join(&rel).display().to_string();
+        let path = self.dir.join(rel);
         if let Some(p) = path.parent() {
-            fs::create_dir_all(p)
-                .with_context(|| format!("{}: cannot create folder", p.display()))?;
+            fs::create_dir_all(p).map_err(|e| anyhow!("{shown}: cannot create its folder ({e})"))?;
         }
-        fs::write(&path, bytes).with_context(|| format!("{}: cannot write file", path.display()))
+        Ok((path, shown))
+    }
+
+    /// Writes `bytes` at `rel` (a `/`-separated path inside the output).
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        let (path, shown) = self.place(rel)?;
+        fs::write(&path, bytes).map_err(|e| anyhow!("{shown}: cannot write ({e})"))
     }
 
     /// Copies a file into the output at `rel`.
-    pub fn copy(&self, from: &Path, rel: &str) -> Result<()> {
-        let path = self.dir.join(safe_rel(rel)?);
-        if let Some(p) = path.parent() {
-            fs::create_dir_all(p)
-                .with_context(|| format!("{}: cannot create folder", p.display()))?;
-        }
+    fn copy(&self, from: &Path, rel: &str) -> Result<()> {
+        let (path, shown) = self.place(rel)?;
         fs::copy(from, &path)
             .map(|_| ())
-            .with_context(|| format!("{}: cannot copy to {}", from.display(), path.display()))
+            .map_err(|e| anyhow!("{shown}: cannot copy {} there ({e})", from.display()))
     }
 
-    /// Swaps the staging folder in for the target. The old output is moved aside
-    /// first and removed only after the new one is in place.
-    pub fn commit(mut self) -> Result<()> {
-        let old = self.dir.with_file_name(format!(
-            "{}.old",
-            self.dir.file_name().unwrap_or_default().to_string_lossy()
-        ));
+    /// Puts the staging folder in the target's place. Where the system can swap two
+    /// folders in one step (Linux), there is no moment without an output; elsewhere
+    /// the old output is moved aside first and removed only after the new one is in
+    /// place (and a build killed in between is repaired by the next one).
+    fn commit(mut self) -> Result<()> {
         let had_old = self.target.exists();
+        if had_old && exchange(&self.dir, &self.target).is_ok() {
+            self.committed = true;
+            remove_tree(&self.dir);
+            return Ok(());
+        }
+        let old = aside_name(&self.dir);
         if had_old {
             fs::rename(&self.target, &old).with_context(|| {
                 format!(
@@ -156,6 +177,89 @@ impl Staging {
             remove_tree(&old);
         }
         Ok(())
+    }
+}
+
+fn aside_name(staging: &Path) -> PathBuf {
+    staging.with_file_name(format!(
+        "{}.old",
+        staging.file_name().unwrap_or_default().to_string_lossy()
+    ))
+}
+
+/// Swaps two folders atomically (`renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths; renameat2 only reads them.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Cleans up after builds that were killed: their staging folders (`.public.tmp-PID`)
+/// are removed, and if one died between moving the old output aside and moving the
+/// new one in (`.public.tmp-PID.old` left, no `public/`), the old output is put back.
+/// Folders of a build still running (its process exists) are left alone.
+fn recover_interrupted(parent: &Path, name: &str, target: &Path) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let mut leftovers: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let file_name = e.file_name();
+            let file_name = file_name.to_string_lossy();
+            let Some(rest) = file_name.strip_prefix(&prefix) else {
+                return false;
+            };
+            let pid = rest.trim_end_matches(".old");
+            pid.parse::<u32>()
+                .is_ok_and(|pid| pid == std::process::id() || !process_exists(pid))
+        })
+        .map(|e| e.path())
+        .collect();
+    leftovers.sort();
+    if !target.exists()
+        && let Some(at) = leftovers
+            .iter()
+            .position(|p| p.to_string_lossy().ends_with(".old"))
+        && fs::rename(&leftovers[at], target).is_ok()
+    {
+        leftovers.remove(at);
+    }
+    for dir in leftovers {
+        remove_tree(&dir);
+    }
+}
+
+/// Whether a process with this id runs (Linux: `/proc/PID`; elsewhere assumed, so
+/// another system never removes a running build's folder).
+fn process_exists(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
     }
 }
 
@@ -195,47 +299,6 @@ impl Drop for Staging {
     }
 }
 
-/// Longest file or folder name most file systems take, in bytes.
-const MAX_NAME_BYTES: usize = 255;
-
-/// Why a site path (`/a/b/`, `/x.html`) cannot be written as files, if it cannot:
-/// a name over 255 bytes, a control character (NUL included), or `.`/`..`.
-pub fn check_site_path(path: &str) -> std::result::Result<(), String> {
-    if path.chars().any(char::is_control) {
-        return Err("contains a control character".into());
-    }
-    for name in path.split('/') {
-        if name == "." || name == ".." {
-            return Err("contains `.` or `..`".into());
-        }
-        if name.len() > MAX_NAME_BYTES {
-            return Err(format!(
-                "has a part of {} bytes; file systems allow {MAX_NAME_BYTES}",
-                name.len()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Output paths (with what made each) that cannot live side by side on disk: a path
-/// that is also a folder of another (an alias `/sitemap.xml/` beside `sitemap.xml`).
-/// The first such pair in path order, as "the X of A is the folder of B's file".
-pub fn folder_clash<'a>(paths: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str, &'a str)> {
-    let files: BTreeMap<&str, &str> = paths.iter().copied().collect();
-    for &(path, origin) in paths {
-        let mut at = 0;
-        while let Some(slash) = path[at..].find('/') {
-            let folder = &path[..at + slash];
-            if let Some(other) = files.get(folder) {
-                return Some((folder, other, origin));
-            }
-            at += slash + 1;
-        }
-    }
-    None
-}
-
 /// Rejects absolute paths and `..`, so no content can write outside the output.
 fn safe_rel(rel: &str) -> Result<PathBuf> {
     let p = Path::new(rel.trim_start_matches('/'));
@@ -251,23 +314,6 @@ fn safe_rel(rel: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unusable_site_paths_are_named() {
-        assert!(check_site_path("/2024/01/06/a/").is_ok());
-        assert!(check_site_path(&format!("/{}/", "a".repeat(300))).is_err());
-        assert!(check_site_path("/a\0b/").is_err());
-        assert!(check_site_path("/a/../b/").is_err());
-        let clash = folder_clash(&[
-            ("sitemap.xml", "the sitemap"),
-            ("sitemap.xml/index.html", "a.md (alias /sitemap.xml/)"),
-        ]);
-        assert_eq!(
-            clash,
-            Some(("sitemap.xml", "the sitemap", "a.md (alias /sitemap.xml/)"))
-        );
-        assert_eq!(folder_clash(&[("a/index.html", "x"), ("b", "y")]), None);
-    }
 
     #[test]
     fn rel_paths_stay_inside() {

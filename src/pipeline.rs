@@ -116,7 +116,7 @@ fn load_and_analyze_with(
     };
     t.stage("load");
     let now = opts.now.unwrap_or_else(|| Utc::now().fixed_offset());
-    let model = model::build(
+    let mut model = model::build(
         &site,
         docs,
         &ModelOptions {
@@ -124,6 +124,7 @@ fn load_and_analyze_with(
             now,
         },
     )?;
+    reporter.extend(std::mem::take(&mut model.warnings));
     t.stage("model");
     let related = match warm {
         Some(w) if w.defer_related && w.lists.is_some() => {
@@ -234,6 +235,7 @@ pub fn fetch_uncached(
 /// `enishi build`: generate, then check and write into the output folder.
 pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     let started = Instant::now();
+    Disk::recover(&output_folder(opts));
     let generated = generate(opts, None, reporter)?;
     let mut disk = Disk::new(&generated.report.output);
     let mut report = publish(generated, &mut disk, opts.strict, reporter)?;
@@ -313,10 +315,7 @@ pub fn generate(
     let pages = renderer.render_site(&model, &related.links, &cards.cards, images.as_ref())?;
     t.stage("render");
 
-    let output = opts
-        .output
-        .clone()
-        .unwrap_or_else(|| site.root.join("public"));
+    let output = output_folder(opts);
     let files = output_files(&theme, &site, &model, &pages, images.as_ref())?;
     let report = BuildReport {
         output,
@@ -346,6 +345,13 @@ pub fn generate(
         report,
         uncached,
     })
+}
+
+/// `--output`, or `public/` in the site folder.
+fn output_folder(opts: &BuildOptions) -> PathBuf {
+    opts.output
+        .clone()
+        .unwrap_or_else(|| opts.source.join("public"))
 }
 
 /// The files published as they are: the theme's and the site's static files, the

@@ -10,6 +10,8 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WarningKind {
+    /// A source file was used, but not all of it (too many tags, say).
+    Content,
     /// The cache file was damaged or foreign and was moved aside.
     Cache,
     /// A link card could not be made; the URL rendered as a plain link.
@@ -23,6 +25,7 @@ pub enum WarningKind {
 impl WarningKind {
     pub fn label(self) -> &'static str {
         match self {
+            WarningKind::Content => "content",
             WarningKind::Cache => "cache",
             WarningKind::LinkCard => "link card",
             WarningKind::Image => "image",

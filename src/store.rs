@@ -34,13 +34,17 @@ pub struct Store {
     conn: Connection,
     /// The cache file as messages name it (relative to the site).
     shown: String,
+    /// The file cannot be written: it is read as it is, and writes are skipped.
+    read_only: bool,
 }
 
 /// Why a file could not be used: damaged or foreign files are moved aside; a file
-/// from a newer Enishi is left alone (moving it would throw away that version's cache).
+/// from a newer Enishi is left alone (moving it would throw away that version's
+/// cache), and so is a read-only one that would need upgrading.
 enum OpenError {
     Unusable(String),
-    Newer(String),
+    /// Not to be touched; the message says why and what to do.
+    Refused(String),
 }
 
 impl Store {
@@ -62,20 +66,23 @@ impl Store {
                 .with_context(|| format!("{}: cannot create cache folder", dir.display()))?;
         }
         let named = |conn: Connection| Store {
+            read_only: conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false),
             conn,
             shown: shown.to_string(),
         };
         match open_checked(path, tables) {
-            Ok(conn) => Ok((named(conn), None)),
-            Err(OpenError::Newer(why)) => Err(anyhow!(
-                "{shown}: {why} (upgrade Enishi, or set [cache] path in site.toml to another file)"
-            )),
+            Ok(conn) => {
+                let store = named(conn);
+                let note = store.read_only.then(|| {
+                    "cannot be written (read-only); it is used as it is and nothing new is saved in it (make it writable to keep new results)".to_string()
+                });
+                Ok((store, note))
+            }
+            Err(OpenError::Refused(why)) => Err(anyhow!("{shown}: {why}")),
             Err(OpenError::Unusable(reason)) => {
                 let aside = move_aside(path)?;
                 let conn = open_checked(path, tables).map_err(|e| {
-                    let e = match e {
-                        OpenError::Unusable(e) | OpenError::Newer(e) => e,
-                    };
+                    let (OpenError::Unusable(e) | OpenError::Refused(e)) = e;
                     anyhow!("{shown}: cannot create a new cache: {e} (check that the folder is writable)")
                 })?;
                 Ok((
@@ -109,6 +116,9 @@ impl Store {
     /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so a
     /// concurrent `build` and `related` queue up behind the busy timeout.
     pub fn write(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<()>) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -140,8 +150,8 @@ fn open_checked(path: &Path, tables: &[&Tables]) -> std::result::Result<Connecti
     }
     if app_id == APPLICATION_ID && !(1..=FORMAT_VERSION).contains(&version) {
         return Err(if version > FORMAT_VERSION {
-            OpenError::Newer(format!(
-                "was written by a newer Enishi (cache format {version}; this one reads up to {FORMAT_VERSION})"
+            OpenError::Refused(format!(
+                "was written by a newer Enishi (cache format {version}; this one reads up to {FORMAT_VERSION}): upgrade Enishi, or set [cache] path in site.toml to another file"
             ))
         } else {
             OpenError::Unusable(format!("has an unknown cache format ({version})"))
@@ -158,12 +168,37 @@ fn open_checked(path: &Path, tables: &[&Tables]) -> std::result::Result<Connecti
         }
         mark_checked(path);
     }
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        check_current(&conn, tables)?;
+        return Ok(conn);
+    }
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(unusable)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(unusable)?;
     migrate(&conn, tables)?;
     Ok(conn)
+}
+
+/// A read-only file is usable only when it needs no migration.
+fn check_current(conn: &Connection, tables: &[&Tables]) -> std::result::Result<(), OpenError> {
+    let version = |owner: &str| -> i64 {
+        conn.query_row(
+            "SELECT version FROM schema_versions WHERE owner = ?1",
+            params![owner],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+    };
+    for t in tables {
+        if version(t.owner) != t.migrations.len() as i64 {
+            return Err(OpenError::Refused(format!(
+                "is read-only and its {} tables are of another Enishi version (make it writable once so it can be upgraded)",
+                t.owner
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Brings every owner's tables to its newest version in one transaction.
@@ -188,8 +223,8 @@ fn migrate(conn: &Connection, tables: &[&Tables]) -> std::result::Result<(), Ope
                 .map_err(unusable)?;
             let known = t.migrations.len() as i64;
             if at > known {
-                return Err(OpenError::Newer(format!(
-                    "holds {} tables of a newer Enishi (version {at}; this one knows up to {known})",
+                return Err(OpenError::Refused(format!(
+                    "holds {} tables of a newer Enishi (version {at}; this one knows up to {known}): upgrade Enishi, or set [cache] path in site.toml to another file",
                     t.owner
                 )));
             }
