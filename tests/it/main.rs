@@ -10,5 +10,6 @@ mod cards;
 mod errors;
 mod hostile;
 mod images;
+mod props;
 mod related;
 mod serve;
