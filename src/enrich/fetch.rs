@@ -1,5 +1,5 @@
 //! The one HTTP client every enrich stage fetches through (link cards and remote
-//! images, by way of [`super::engine`]): timeouts, a byte cap, at most five redirects,
+//! images, through the fetch-and-cache engine): timeouts, a byte cap, at most five redirects,
 //! global and per-host concurrency limits, and no requests to private addresses
 //! unless the site allows it.
 //!

@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 
-use super::snapshot::Asset;
-use super::{EVENTS_PATH, LiveEvent, Shared};
+use super::state::{Asset, EVENTS_PATH, LiveEvent, Shared};
 
 pub(super) async fn events_handler(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let rx = shared.events.subscribe();

@@ -22,14 +22,13 @@ use tokio::sync::broadcast;
 use crate::config::{CONFIG_FILE, Site};
 use crate::enrich::Mode;
 use crate::pipeline::{self, BuildOptions, Uncached, Warm};
-use crate::report::{Reporter, Warning, WarningKind};
-use snapshot::{Memory, Snapshot};
+use crate::report::{Reporter, WarningKind};
+pub use state::EVENTS_PATH;
+use state::{LiveEvent, Memory, Shared, Snapshot};
 
 mod http;
-mod snapshot;
+mod state;
 
-/// The path of the live-reload event stream.
-pub const EVENTS_PATH: &str = "/__enishi/events";
 /// How long the watcher waits for a burst of file events (an editor's save) to end.
 const DEBOUNCE: Duration = Duration::from_millis(40);
 
@@ -41,28 +40,6 @@ pub struct ServeOptions {
     pub drafts: bool,
     pub watch: bool,
     pub open: bool,
-}
-
-/// What the browser is told.
-#[derive(Debug, Clone)]
-enum LiveEvent {
-    Reload,
-    /// Only stylesheets changed: swap them without a reload.
-    Css,
-    /// The build failed: show an overlay with this one-line message.
-    Error(String),
-    /// The build's warnings (none clears the panel), grouped by kind in the page.
-    Warnings(Vec<Warning>),
-    Shutdown,
-}
-
-struct Shared {
-    current: RwLock<Arc<Snapshot>>,
-    /// The last build error, shown to pages opened while the site is broken.
-    error: RwLock<Option<String>>,
-    /// The last good build's warnings, shown to pages opened later.
-    warnings: RwLock<Vec<Warning>>,
-    events: broadcast::Sender<LiveEvent>,
 }
 
 enum Message {

@@ -1,15 +1,44 @@
-//! `serve`'s side of the output seam: the site held in memory, swapped whole.
+//! What `serve`'s rebuild loop and its HTTP handlers share: the site held in
+//! memory (swapped whole, as the output seam's [`Destination`]), the last error and
+//! warnings, and the channel of events for the pages.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Result;
+use tokio::sync::broadcast;
 
-use super::Shared;
 use crate::output::Destination;
+use crate::report::Warning;
 use crate::render::OutputFile;
 use crate::theme::StaticSource;
+
+/// The path of the live-reload event stream.
+pub const EVENTS_PATH: &str = "/__enishi/events";
+
+/// What the browser is told.
+#[derive(Debug, Clone)]
+pub(super) enum LiveEvent {
+    Reload,
+    /// Only stylesheets changed: swap them without a reload.
+    Css,
+    /// The build failed: show an overlay with this one-line message.
+    Error(String),
+    /// The build's warnings (none clears the panel), grouped by kind in the page.
+    Warnings(Vec<Warning>),
+    Shutdown,
+}
+
+/// The server's state, behind one `Arc`.
+pub(super) struct Shared {
+    pub current: RwLock<Arc<Snapshot>>,
+    /// The last build error, shown to pages opened while the site is broken.
+    pub error: RwLock<Option<String>>,
+    /// The last good build's warnings, shown to pages opened later.
+    pub warnings: RwLock<Vec<Warning>>,
+    pub events: broadcast::Sender<LiveEvent>,
+}
 
 /// One served file.
 #[derive(Clone)]
