@@ -13,7 +13,7 @@ use crate::enrich::images::{self, Images, Purpose};
 use crate::model::{Entry, SiteModel};
 
 use super::Renderer;
-use super::views::{CardView, PictureView, auto_summary};
+use super::views::{CardView, PictureView, description};
 
 const CARD_TEMPLATE: &str = "partials/link_card.html";
 
@@ -108,18 +108,11 @@ impl Renderer<'_> {
 
     /// A card for a post or page of this site, made without any request.
     fn local_card(&self, url: &str, target: &Entry) -> CardView {
-        let doc = &target.doc;
         // Linked by its path, so the card works on preview deployments and in `serve`.
         CardView {
             url: self.href(&target.path),
-            title: doc.front.title.clone(),
-            description: doc
-                .front
-                .description
-                .clone()
-                .or_else(|| doc.front.summary.clone())
-                .or_else(|| doc.body.summary_text.clone())
-                .unwrap_or_else(|| auto_summary(&doc.body)),
+            title: target.doc.front.title.clone(),
+            description: description(target),
             image: self
                 .entry_image(target)
                 .filter(|u| u.starts_with("https://"))

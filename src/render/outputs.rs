@@ -8,7 +8,7 @@ use crate::model::SiteModel;
 use crate::related::RelatedLink;
 
 use super::views::{
-    Meta, Paginator, PostSummary, PostView, SiteView, TermView, UrlEntry, YearView, auto_summary,
+    Meta, Paginator, PostSummary, PostView, SiteView, TermView, UrlEntry, YearView, description,
 };
 use super::{Enriched, FEED_ENTRIES, Job, Renderer};
 
@@ -106,12 +106,7 @@ impl Renderer<'_> {
         let mut jobs = Vec::new();
         for entry in &s.model.pages {
             let doc = &entry.doc;
-            let description = doc
-                .front
-                .description
-                .clone()
-                .or_else(|| doc.front.summary.clone())
-                .unwrap_or_else(|| auto_summary(&doc.body));
+            let description = description(entry);
             let meta = Meta {
                 title: format!("{} | {}", doc.front.title, site_title),
                 description: description.clone(),

@@ -184,6 +184,17 @@ impl PictureView {
     }
 }
 
+/// The description of every post and page (meta, OGP, feed, link card):
+/// front-matter `description`, else the [`summary`].
+pub(super) fn description(entry: &Entry) -> String {
+    entry
+        .doc
+        .front
+        .description
+        .clone()
+        .unwrap_or_else(|| summary(entry))
+}
+
 /// What post lists show under a title: front-matter `summary`, else the text before
 /// `<!--more-->`, else an automatic summary.
 fn summary(entry: &Entry) -> String {
@@ -197,7 +208,7 @@ fn summary(entry: &Entry) -> String {
 
 /// About 120 characters from the first paragraphs; from all text when there are none
 /// (a post that is only a list or a table).
-pub(super) fn auto_summary(body: &Rendered) -> String {
+fn auto_summary(body: &Rendered) -> String {
     if body.prose.trim().is_empty() {
         summarize(&body.text, SUMMARY_CHARS)
     } else {
@@ -333,11 +344,7 @@ impl Renderer<'_> {
             url: summaries[j].url.clone(),
         };
         PostView {
-            description: doc
-                .front
-                .description
-                .clone()
-                .unwrap_or_else(|| summaries[i].summary.clone()),
+            description: description(entry),
             lastmod: doc.front.lastmod.map(|d| self.iso(&d)),
             content: self.content_html(entry, enriched),
             toc: doc.body.headings.clone(),
