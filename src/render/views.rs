@@ -371,3 +371,52 @@ impl Renderer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::content::markdown::render;
+    use crate::content::{Document, FrontMatter, Kind};
+
+    fn page(description: Option<&str>, summary: Option<&str>, markdown: &str) -> Entry {
+        let front = FrontMatter {
+            title: "ページ".into(),
+            description: description.map(Into::into),
+            summary: summary.map(Into::into),
+            ..Default::default()
+        };
+        Entry {
+            doc: Document {
+                source: "content/page.md".into(),
+                kind: Kind::Page,
+                front,
+                date: None,
+                slug: "page".into(),
+                section: String::new(),
+                bundle_dir: None,
+                body: Arc::new(render(markdown, 1)),
+                markdown: markdown.into(),
+                body_line: 1,
+                content_hash: String::new(),
+            },
+            path: "/page/".into(),
+            date: None,
+            tags: Vec::new(),
+            categories: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn description_is_front_matter_then_text_before_more_then_auto_summary() {
+        let more = "前半の段落。\n\n<!--more-->\n\n後半の段落。\n";
+        assert_eq!(description(&page(Some("説明"), Some("要約"), more)), "説明");
+        assert_eq!(description(&page(None, Some("要約"), more)), "要約");
+        assert_eq!(description(&page(None, None, more)), "前半の段落。");
+        assert_eq!(
+            description(&page(None, None, "前半の段落。\n\n後半の段落。\n")),
+            "前半の段落。 後半の段落。"
+        );
+    }
+}
