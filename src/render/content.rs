@@ -1,0 +1,101 @@
+//! A post's or page's HTML: its segments joined, link cards filled in, and remote
+//! `<img>`s pointed at their processed copies.
+
+use crate::content::Segment;
+use crate::content::markdown::link_paragraph;
+use crate::enrich::images::{self, Images, Purpose};
+use crate::model::Entry;
+use crate::util::escape_html;
+
+use super::{Enriched, Renderer};
+
+impl Renderer<'_> {
+    pub(super) fn content_html(&self, entry: &Entry, enriched: &Enriched) -> String {
+        entry
+            .doc
+            .body
+            .segments
+            .iter()
+            .map(|seg| match seg {
+                Segment::Html(h) if h.contains("<img") => self.rewrite_images(h, enriched.images),
+                Segment::Html(h) => h.clone(),
+                Segment::Card { url, .. } => enriched
+                    .cards
+                    .get(url)
+                    .cloned()
+                    .unwrap_or_else(|| link_paragraph(url)),
+            })
+            .collect()
+    }
+
+    /// Points every remote `<img>` at its copies on this site (`<picture>` with WebP,
+    /// srcset, intrinsic size, lazy loading). An image that could not be made keeps
+    /// its URL if that is https; an http one is replaced by its alt text, since it
+    /// would be mixed content.
+    fn rewrite_images(&self, html: &str, images: Option<&Images>) -> String {
+        let Some(images) = images else {
+            return html.to_string();
+        };
+        let prefix = self.site.url(&format!("/{}/", images::OUTPUT_DIR));
+        let rewritten = lol_html::rewrite_str(
+            html,
+            lol_html::RewriteStrSettings {
+                element_content_handlers: vec![lol_html::element!("img[src]", |el| {
+                    let raw = el.get_attribute("src").unwrap_or_default();
+                    if !images::is_remote(&raw) {
+                        return Ok(());
+                    }
+                    let url = crate::util::unescape_html(raw.trim());
+                    let ready = images
+                        .ready
+                        .get(&(Purpose::Inline, url.clone()))
+                        .and_then(|p| p.sets.get("inline"));
+                    match ready {
+                        Some(set) => {
+                            let largest = set.largest();
+                            let sizes = format!("(max-width: {0}px) 100vw, {0}px", largest.width);
+                            el.set_attribute("src", &format!("{prefix}{}", largest.name))?;
+                            el.set_attribute("width", &largest.width.to_string())?;
+                            el.set_attribute("height", &largest.height.to_string())?;
+                            if set.fallback.len() > 1 {
+                                el.set_attribute(
+                                    "srcset",
+                                    &images::srcset(&prefix, &set.fallback),
+                                )?;
+                                el.set_attribute("sizes", &sizes)?;
+                            }
+                            if !set.webp.is_empty() {
+                                el.before(
+                                    &format!(
+                                        "<picture><source type=\"image/webp\" srcset=\"{}\" sizes=\"{sizes}\">",
+                                        images::srcset(&prefix, &set.webp)
+                                    ),
+                                    lol_html::html_content::ContentType::Html,
+                                );
+                                el.after("</picture>", lol_html::html_content::ContentType::Html);
+                            }
+                        }
+                        None if url.starts_with("https://") => {}
+                        None => {
+                            let alt = crate::util::unescape_html(
+                                &el.get_attribute("alt").unwrap_or_default(),
+                            );
+                            el.replace(
+                                &escape_html(&alt),
+                                lol_html::html_content::ContentType::Html,
+                            );
+                            return Ok(());
+                        }
+                    }
+                    el.set_attribute("loading", "lazy")?;
+                    el.set_attribute("decoding", "async")?;
+                    Ok(())
+                })],
+                ..lol_html::RewriteStrSettings::new()
+            },
+        );
+        // The input is our own renderer's output; should the rewriter still refuse it,
+        // the page keeps its original images rather than losing content.
+        rewritten.unwrap_or_else(|_| html.to_string())
+    }
+}

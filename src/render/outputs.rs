@@ -1,0 +1,371 @@
+//! One function per kind of output file, each giving the jobs (path, template and
+//! context) for that output.
+
+use anyhow::{Result, anyhow};
+use minijinja::context;
+
+use crate::model::SiteModel;
+use crate::related::RelatedLink;
+
+use super::views::{
+    Meta, Paginator, PostSummary, PostView, SiteView, TermView, UrlEntry, YearView, description,
+};
+use super::{Enriched, FEED_ENTRIES, Job, Renderer};
+
+/// What several outputs need, made once per build.
+pub(super) struct Shared<'m> {
+    pub model: &'m SiteModel,
+    pub site: SiteView,
+    /// The summary of every post, in `model.posts` order (newest first).
+    pub summaries: Vec<PostSummary>,
+}
+
+impl Renderer<'_> {
+    pub(super) fn shared<'m>(&self, model: &'m SiteModel) -> Shared<'m> {
+        Shared {
+            model,
+            site: self.site_view(),
+            summaries: model
+                .posts
+                .iter()
+                .map(|e| self.summary_of(e, model))
+                .collect(),
+        }
+    }
+
+    /// The post index, `paginate` posts a page; one empty page when there are no posts.
+    pub(super) fn render_index(&self, s: &Shared) -> Vec<Job> {
+        let site_title = &self.site.config.title;
+        let chunks: Vec<&[PostSummary]> = if s.summaries.is_empty() {
+            vec![&[]]
+        } else {
+            s.summaries.chunks(self.site.config.paginate).collect()
+        };
+        let mut jobs = Vec::new();
+        for (k, chunk) in chunks.iter().enumerate() {
+            let n = k + 1;
+            let path = index_path(n);
+            let title = if n == 1 {
+                site_title.clone()
+            } else {
+                format!("{site_title}（{n}ページ目）")
+            };
+            jobs.push(Job {
+                path: page_path(&path),
+                template: "index.html",
+                origin: "the post index".into(),
+                ctx: context! {
+                    site => &s.site,
+                    meta => self.website_meta(title, &path),
+                    posts => chunk,
+                    paginator => Paginator {
+                        current: n,
+                        total: chunks.len(),
+                        prev_url: (n > 1).then(|| self.href(&index_path(n - 1))),
+                        next_url: (n < chunks.len()).then(|| self.href(&index_path(n + 1))),
+                    },
+                },
+            });
+        }
+        jobs
+    }
+
+    pub(super) fn render_posts(
+        &self,
+        s: &Shared,
+        related: &[Vec<RelatedLink>],
+        enriched: &Enriched,
+    ) -> Vec<Job> {
+        let site_title = &self.site.config.title;
+        let mut jobs = Vec::new();
+        for (i, entry) in s.model.posts.iter().enumerate() {
+            let related = related.get(i).map(Vec::as_slice).unwrap_or_default();
+            let view = self.post_view(i, s.model, &s.summaries, related, enriched);
+            let meta = Meta {
+                title: format!("{} | {}", view.summary.title, site_title),
+                description: view.description.clone(),
+                url: view.summary.permalink.clone(),
+                og_type: "article",
+                image: view.summary.image.clone(),
+                published_time: Some(view.summary.date.clone()),
+                modified_time: view.lastmod.clone(),
+            };
+            jobs.push(Job {
+                path: page_path(&entry.path),
+                template: "post.html",
+                origin: entry.doc.source.clone(),
+                ctx: context! { site => &s.site, meta => meta, post => view },
+            });
+        }
+        jobs
+    }
+
+    /// Standalone pages (`content/*.md` outside `posts/`).
+    pub(super) fn render_pages(&self, s: &Shared, enriched: &Enriched) -> Vec<Job> {
+        let site_title = &self.site.config.title;
+        let mut jobs = Vec::new();
+        for entry in &s.model.pages {
+            let doc = &entry.doc;
+            let description = description(entry);
+            let meta = Meta {
+                title: format!("{} | {}", doc.front.title, site_title),
+                description: description.clone(),
+                url: self.absolute(&entry.path),
+                og_type: "website",
+                image: self.entry_image(entry),
+                published_time: None,
+                modified_time: None,
+            };
+            jobs.push(Job {
+                path: page_path(&entry.path),
+                template: "page.html",
+                origin: doc.source.clone(),
+                ctx: context! {
+                    site => &s.site,
+                    meta => meta,
+                    page => context! {
+                        title => doc.front.title.clone(),
+                        url => self.href(&entry.path),
+                        description => description,
+                        content => self.content_html(entry, enriched),
+                        toc => doc.body.headings.clone(),
+                        params => doc.front.params.clone(),
+                    },
+                },
+            });
+        }
+        jobs
+    }
+
+    /// A redirect page at each alias of a post or page.
+    pub(super) fn render_aliases(&self, s: &Shared) -> Result<Vec<Job>> {
+        let mut jobs = Vec::new();
+        for entry in s.model.posts.iter().chain(&s.model.pages) {
+            for alias in &entry.doc.front.aliases {
+                let alias_path = normalize_alias(alias).ok_or_else(|| {
+                    anyhow!(
+                        "{}: alias {alias:?} is not a usable path (use e.g. /old/path/)",
+                        entry.doc.source
+                    )
+                })?;
+                jobs.push(Job {
+                    path: page_path(&alias_path),
+                    template: "alias.html",
+                    origin: format!("{} (alias {alias})", entry.doc.source),
+                    ctx: context! {
+                        site => &s.site,
+                        target => self.absolute(&entry.path),
+                        title => entry.doc.front.title.clone(),
+                    },
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// For tags, then categories: the list of terms, then a page per term.
+    pub(super) fn render_taxonomies(&self, s: &Shared) -> Vec<Job> {
+        let site_title = &self.site.config.title;
+        let mut jobs = Vec::new();
+        for (kind, label, terms) in [
+            ("tags", "タグ", &s.model.tags),
+            ("categories", "カテゴリー", &s.model.categories),
+        ] {
+            let list_path = format!("/{kind}/");
+            let views: Vec<TermView> = terms.iter().map(|t| self.term_view(t)).collect();
+            jobs.push(Job {
+                path: page_path(&list_path),
+                template: "terms.html",
+                origin: format!("the {kind} list"),
+                ctx: context! {
+                    site => &s.site,
+                    meta => self.website_meta(format!("{label}一覧 | {site_title}"), &list_path),
+                    kind => kind,
+                    label => label,
+                    terms => views,
+                },
+            });
+            for term in terms {
+                let posts: Vec<&PostSummary> =
+                    term.posts.iter().map(|&i| &s.summaries[i]).collect();
+                jobs.push(Job {
+                    path: page_path(&term.path),
+                    template: "term.html",
+                    origin: format!("{kind} {:?}", term.name),
+                    ctx: context! {
+                        site => &s.site,
+                        meta => self.website_meta(
+                            format!("{label}「{}」の記事 | {site_title}", term.name),
+                            &term.path,
+                        ),
+                        kind => kind,
+                        label => label,
+                        term => self.term_view(term),
+                        posts => posts,
+                    },
+                });
+            }
+        }
+        jobs
+    }
+
+    /// The yearly archive, newest year first.
+    pub(super) fn render_archive(&self, s: &Shared) -> Job {
+        let mut years: Vec<YearView> = Vec::new();
+        for p in &s.summaries {
+            match years.last_mut() {
+                Some(y) if y.year == p.year => y.posts.push(p.clone()),
+                _ => years.push(YearView {
+                    year: p.year,
+                    posts: vec![p.clone()],
+                }),
+            }
+        }
+        Job {
+            path: "archive/index.html".into(),
+            template: "archive.html",
+            origin: "the archive".into(),
+            ctx: context! {
+                site => &s.site,
+                meta => self.website_meta(
+                    format!("アーカイブ | {}", self.site.config.title),
+                    "/archive/",
+                ),
+                years => years,
+            },
+        }
+    }
+
+    pub(super) fn render_404(&self, s: &Shared) -> Job {
+        Job {
+            path: "404.html".into(),
+            template: "404.html",
+            origin: "the 404 page".into(),
+            ctx: context! {
+                site => &s.site,
+                meta => self.website_meta(
+                    format!("ページが見つかりません | {}", self.site.config.title),
+                    "/404.html",
+                ),
+                recent => s.summaries.iter().take(5).collect::<Vec<_>>(),
+            },
+        }
+    }
+
+    /// The Atom feed of the newest posts; `updated` comes from content, never from
+    /// the clock, so an unchanged site gives an unchanged feed.
+    pub(super) fn render_feed(&self, s: &Shared, enriched: &Enriched) -> Job {
+        let posts: Vec<PostView> = (0..s.summaries.len().min(FEED_ENTRIES))
+            .map(|i| self.post_view(i, s.model, &s.summaries, &[], enriched))
+            .collect();
+        let updated = s
+            .model
+            .posts
+            .iter()
+            .filter_map(|e| e.doc.front.lastmod.or(e.date))
+            .max()
+            .map(|d| self.iso(&d))
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+        Job {
+            path: "feed.xml".into(),
+            template: "feed.xml",
+            origin: "the feed".into(),
+            ctx: context! {
+                site => &s.site,
+                feed_url => self.absolute("/feed.xml"),
+                updated => updated,
+                posts => posts,
+            },
+        }
+    }
+
+    /// Home, posts, pages, the term lists, the archive and term pages (no alias,
+    /// later index page or 404).
+    pub(super) fn render_sitemap(&self, s: &Shared) -> Job {
+        let page = |path: &str| UrlEntry {
+            loc: self.absolute(path),
+            lastmod: None,
+        };
+        let mut urls = vec![page("/")];
+        for (e, p) in s.model.posts.iter().zip(&s.summaries) {
+            urls.push(UrlEntry {
+                loc: p.permalink.clone(),
+                lastmod: Some(
+                    e.doc
+                        .front
+                        .lastmod
+                        .map(|d| self.iso(&d))
+                        .unwrap_or(p.date.clone()),
+                ),
+            });
+        }
+        urls.extend(s.model.pages.iter().map(|e| page(&e.path)));
+        urls.extend(["/tags/", "/categories/", "/archive/"].map(page));
+        urls.extend(
+            s.model
+                .tags
+                .iter()
+                .chain(&s.model.categories)
+                .map(|t| page(&t.path)),
+        );
+        Job {
+            path: "sitemap.xml".into(),
+            template: "sitemap.xml",
+            origin: "the sitemap".into(),
+            ctx: context! { site => &s.site, urls => urls },
+        }
+    }
+
+    pub(super) fn render_robots(&self, s: &Shared) -> Job {
+        Job {
+            path: "robots.txt".into(),
+            template: "robots.txt",
+            origin: "robots.txt".into(),
+            ctx: context! { site => &s.site, sitemap_url => self.absolute("/sitemap.xml") },
+        }
+    }
+}
+
+/// The file a site path is written to: `/a/b/` → `a/b/index.html`, `/a.html` → `a.html`.
+fn page_path(p: &str) -> String {
+    if p.ends_with(".html") {
+        p.trim_start_matches('/').to_string()
+    } else {
+        format!("{}index.html", p.trim_start_matches('/'))
+    }
+}
+
+/// The site path of page `n` (from 1) of the post index.
+fn index_path(n: usize) -> String {
+    if n == 1 {
+        "/".to_string()
+    } else {
+        format!("/page/{n}/")
+    }
+}
+
+/// `/old/path/`, `old/path` or `/old.html` → a site path; `None` for URLs and `..`.
+fn normalize_alias(alias: &str) -> Option<String> {
+    let a = alias.trim();
+    if a.is_empty() || a.contains("://") || a.contains("..") || a.contains(['?', '#', '\\']) {
+        return None;
+    }
+    let mut p = format!("/{}", a.trim_start_matches('/'));
+    if !p.ends_with('/') && !p.ends_with(".html") {
+        p.push('/');
+    }
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_are_normalised() {
+        assert_eq!(normalize_alias("old/post").as_deref(), Some("/old/post/"));
+        assert_eq!(normalize_alias("/old.html").as_deref(), Some("/old.html"));
+        assert_eq!(normalize_alias("../etc"), None);
+        assert_eq!(normalize_alias("https://x"), None);
+    }
+}
