@@ -28,11 +28,14 @@ fn main() -> Result<()> {
     let site = tempfile::tempdir()?;
     let count = write_site(&corpus, site.path(), per_category, k, skip)?;
     let started = std::time::Instant::now();
-    let analyzed = load_and_analyze(&BuildOptions {
-        source: site.path().to_path_buf(),
-        drafts: true,
-        ..Default::default()
-    }, &enishi::report::Reporter::new(true))?;
+    let analyzed = load_and_analyze(
+        &BuildOptions {
+            source: site.path().to_path_buf(),
+            drafts: true,
+            ..Default::default()
+        },
+        &enishi::report::Reporter::new(true),
+    )?;
     let elapsed = started.elapsed();
     let report = json_report(&analyzed.site, &analyzed.model, &analyzed.related);
 

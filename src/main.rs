@@ -45,6 +45,9 @@ enum Command {
         /// Treat warnings (failed link cards, a replaced cache…) as errors.
         #[arg(long)]
         strict: bool,
+        /// Empty the output folder and write every file (normally only changed files are written).
+        #[arg(long)]
+        clean: bool,
     },
     /// Preview the link card of one URL (uses the site's cache and [links] settings).
     Card {
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
             drafts,
             links,
             strict,
+            clean,
         } => build(BuildOptions {
             source,
             output,
@@ -167,6 +171,7 @@ fn main() -> ExitCode {
             now: None,
             links: links.mode(),
             strict,
+            clean,
         }),
         Command::Card {
             url,
@@ -222,9 +227,12 @@ fn build(opts: BuildOptions) -> Result<()> {
         eprintln!("warning: {w}");
     }
     println!(
-        "built {} pages ({} files, {} posts, {} left out as drafts or future; tokenized {}, {} link-card and {} image requests, {} images encoded) into {} in {} ms, {} warnings",
+        "built {} pages ({} files: written {}, removed {}, unchanged {}; {} posts, {} left out as drafts or future; tokenized {}, {} link-card and {} image requests, {} images encoded) into {} in {} ms, {} warnings",
         report.pages,
         report.files,
+        report.written.written,
+        report.written.removed,
+        report.written.unchanged,
         report.posts,
         report.skipped,
         report.tokenized,

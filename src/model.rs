@@ -118,7 +118,10 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
 fn cap_terms(doc: &mut Document, max: usize) -> Vec<Warning> {
     let mut warnings = Vec::new();
     let front = &mut doc.front;
-    for (key, terms) in [("tags", &mut front.tags), ("categories", &mut front.categories)] {
+    for (key, terms) in [
+        ("tags", &mut front.tags),
+        ("categories", &mut front.categories),
+    ] {
         if terms.len() > max {
             warnings.push(Warning::new(
                 WarningKind::Content,
@@ -292,5 +295,4 @@ mod tests {
         );
         assert_eq!(folder_clash(&[("a/index.html", "x"), ("b", "y")]), None);
     }
-
 }

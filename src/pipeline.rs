@@ -15,7 +15,7 @@ use crate::config::Site;
 use crate::enrich::fetch::LazyFetcher;
 use crate::enrich::{Mode, cards, images};
 use crate::model::{self, ModelOptions, SiteModel};
-use crate::output::{Destination, Disk};
+use crate::output::{Destination, Disk, WriteSummary};
 use crate::related;
 use crate::render::{OutputFile, Renderer};
 use crate::report::{Reporter, Warning, WarningKind};
@@ -23,8 +23,12 @@ use crate::store::Store;
 use crate::theme::{self, StaticSource, Theme};
 
 /// Every stage's cache tables, brought up to date when the cache is opened.
-pub const CACHE_TABLES: [&crate::store::Tables; 3] =
-    [&related::cache::TABLES, &cards::TABLES, &images::TABLES];
+pub const CACHE_TABLES: [&crate::store::Tables; 4] = [
+    &related::cache::TABLES,
+    &cards::TABLES,
+    &images::TABLES,
+    &crate::output::incremental::TABLES,
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -41,6 +45,8 @@ pub struct BuildOptions {
     pub links: Mode,
     /// Fail the build (leaving the old output in place) when there are warnings.
     pub strict: bool,
+    /// Empty the output folder and write every file (`build --clean`).
+    pub clean: bool,
 }
 
 #[derive(Debug)]
@@ -59,8 +65,8 @@ pub struct BuildReport {
     pub images_encoded: usize,
     /// Bytes of the remote originals used, and of the largest copy made of each.
     pub image_bytes: (u64, u64),
-    /// Files the output did not already hold (added, changed or removed).
-    pub changed: usize,
+    /// What the write changed in the destination.
+    pub written: WriteSummary,
     pub warnings: Vec<Warning>,
     pub elapsed: Duration,
 }
@@ -92,7 +98,12 @@ pub struct Warm {
 pub fn open_cache(site: &Site, reporter: &Reporter) -> Result<Store> {
     let (store, moved) = Store::open_for(site, &CACHE_TABLES)?;
     if let Some(message) = moved {
-        reporter.warn(Warning::new(WarningKind::Cache, store.shown(), None, message));
+        reporter.warn(Warning::new(
+            WarningKind::Cache,
+            store.shown(),
+            None,
+            message,
+        ));
     }
     Ok(store)
 }
@@ -164,6 +175,8 @@ pub struct Generated {
     pub report: BuildReport,
     /// What `--offline` could not take from the cache.
     pub uncached: Uncached,
+    /// The open cache, for the write stage's manifest.
+    pub store: Option<Store>,
 }
 
 /// Link cards and images missing from the cache, for `serve` to fetch in the background.
@@ -236,8 +249,12 @@ pub fn fetch_uncached(
 pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     let started = Instant::now();
     Disk::recover(&output_folder(opts));
-    let generated = generate(opts, None, reporter)?;
-    let mut disk = Disk::new(&generated.report.output);
+    let mut generated = generate(opts, None, reporter)?;
+    let store = match generated.store.take() {
+        Some(store) => store,
+        None => open_cache(&generated.site, reporter)?,
+    };
+    let mut disk = Disk::new(&generated.report.output, store, opts.clean);
     let mut report = publish(generated, &mut disk, opts.strict, reporter)?;
     report.elapsed = started.elapsed();
     Ok(report)
@@ -276,7 +293,7 @@ pub fn publish(
             listed.join(" | ")
         ));
     }
-    report.changed = destination.replace(pages, files)?;
+    report.written = destination.replace(pages, files)?;
     t.stage("write");
     Ok(report)
 }
@@ -330,7 +347,7 @@ pub fn generate(
         image_bytes: images
             .as_ref()
             .map_or((0, 0), |i| (i.bytes_in, i.bytes_out)),
-        changed: 0,
+        written: WriteSummary::default(),
         warnings: Vec::new(),
         elapsed: started.elapsed(),
     };
@@ -344,6 +361,7 @@ pub fn generate(
         files,
         report,
         uncached,
+        store: Some(store),
     })
 }
 

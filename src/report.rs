@@ -177,8 +177,14 @@ mod tests {
     #[test]
     fn warnings_name_file_and_line_and_count_by_kind() {
         let w = |kind, line| Warning::new(kind, "content/posts/a.md", line, "x".into());
-        assert_eq!(w(WarningKind::Image, Some(3)).to_string(), "content/posts/a.md:3: x");
-        assert_eq!(w(WarningKind::Cache, None).to_string(), "content/posts/a.md: x");
+        assert_eq!(
+            w(WarningKind::Image, Some(3)).to_string(),
+            "content/posts/a.md:3: x"
+        );
+        assert_eq!(
+            w(WarningKind::Cache, None).to_string(),
+            "content/posts/a.md: x"
+        );
         let all = [
             w(WarningKind::Image, None),
             w(WarningKind::LinkCard, None),

@@ -165,7 +165,8 @@ pub fn resolve<R: Resource>(
         let request = resource.fetch(
             client,
             url.clone(),
-            old.as_ref().map(|c: &Cached<R::Value>| c.validators.clone()),
+            old.as_ref()
+                .map(|c: &Cached<R::Value>| c.validators.clone()),
         );
         async move {
             let fetched = request.await;
@@ -276,7 +277,10 @@ mod tests {
         let merged = merge(Fetched::NotModified(v), Some(old), 1_000);
         assert_eq!(merged.result, Ok(1));
         assert_eq!(merged.validators.etag.as_deref(), Some("\"b\""));
-        assert_eq!(merged.validators.last_modified.as_deref(), Some("yesterday"));
+        assert_eq!(
+            merged.validators.last_modified.as_deref(),
+            Some("yesterday")
+        );
         let unasked = merge::<u8>(Fetched::NotModified(Validators::default()), None, 1_000);
         assert!(unasked.result.is_err());
     }

@@ -821,7 +821,10 @@ mod tests {
             v.docs[0].iter().find(|(t, _)| *t == id).unwrap().1 as f64
         };
         let ratio = weight("猫") / weight("tag:rust");
-        assert!((ratio - sublinear(4.0) / sublinear(2.0)).abs() < 1e-6, "{ratio}");
+        assert!(
+            (ratio - sublinear(4.0) / sublinear(2.0)).abs() < 1e-6,
+            "{ratio}"
+        );
         assert!((sublinear(1.0) - 1.0).abs() < 1e-12);
         assert!((sublinear(4.0) - 4.0 * 2.2 / 5.2).abs() < 1e-12);
         assert!((idf(3, 1) - (2f64.ln() + 1.0)).abs() < 1e-12);

@@ -12,7 +12,7 @@ use crate::enrich::cards::{self, Card};
 use crate::enrich::images::{self, Images, Purpose};
 use crate::model::{Entry, SiteModel};
 
-use super::Renderer;
+use super::renderer::Renderer;
 use super::views::{CardView, PictureView, description};
 
 const CARD_TEMPLATE: &str = "partials/link_card.html";

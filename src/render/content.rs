@@ -7,7 +7,7 @@ use crate::enrich::images::{self, Images, Purpose};
 use crate::model::Entry;
 use crate::util::escape_html;
 
-use super::{Enriched, Renderer};
+use super::renderer::{Enriched, Renderer};
 
 impl Renderer<'_> {
     pub(super) fn content_html(&self, entry: &Entry, enriched: &Enriched) -> String {

@@ -1,19 +1,13 @@
 //! The minijinja environment: theme loader, output escaping, and template errors
 //! that name the file and line they came from.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
 use anyhow::{Result, anyhow};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
 use crate::theme::Theme;
 use crate::util::{encode_path, escape_html};
 
-use super::Renderer;
-
-/// Where each loaded template came from (theme file or built-in), by template name.
-pub(super) type Origins = Arc<Mutex<BTreeMap<String, String>>>;
+use super::renderer::{Origins, Renderer};
 
 /// An environment loading templates from `theme`, recording their origins in `origins`.
 /// Strict undefined: a typo in a template is an error, not empty output.

@@ -6,13 +6,14 @@ mod cards;
 mod content;
 mod env;
 mod outputs;
+mod renderer;
 mod views;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow};
-use minijinja::{Environment, Value};
+
 use rayon::prelude::*;
 
 use crate::config::Site;
@@ -22,46 +23,14 @@ use crate::model::SiteModel;
 use crate::related::RelatedLink;
 use crate::theme::Theme;
 
+pub use renderer::{FEED_ENTRIES, OutputFile, Renderer, SUMMARY_CHARS};
 pub use views::date_ja;
 
-/// How many characters an automatic summary has.
-pub const SUMMARY_CHARS: usize = 120;
-/// How many posts the Atom feed carries.
-pub const FEED_ENTRIES: usize = 20;
-
-/// A rendered file, ready to be written.
-pub struct OutputFile {
-    /// `/`-separated path inside the output folder.
-    pub path: String,
-    pub bytes: Vec<u8>,
-}
-
-/// A page of output waiting for its template.
-struct Job {
-    path: String,
-    template: &'static str,
-    /// What asked for this file, for the error when two jobs write the same path.
-    origin: String,
-    ctx: Value,
-}
-
-/// What the render stage gets from the enrich stage, prepared once per build.
-struct Enriched<'e> {
-    /// Link-card HTML by URL.
-    cards: BTreeMap<String, String>,
-    images: Option<&'e Images>,
-}
-
-pub struct Renderer<'a> {
-    site: &'a Site,
-    env: Environment<'static>,
-    origins: env::Origins,
-    theme: Theme,
-}
+use renderer::{Enriched, Job};
 
 impl<'a> Renderer<'a> {
     pub fn new(site: &'a Site, theme: Theme) -> Renderer<'a> {
-        let origins: env::Origins = Arc::new(Mutex::new(BTreeMap::new()));
+        let origins: renderer::Origins = Arc::new(Mutex::new(BTreeMap::new()));
         Renderer {
             site,
             env: env::environment(&theme, &origins),
@@ -121,7 +90,8 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Fails when two jobs would write the same file, naming both.
+/// Fails when two jobs would write the same file, or one would need a folder
+/// where another writes a file (an alias `/sitemap.xml/`), naming both.
 fn check_collisions(jobs: &[Job]) -> Result<()> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for job in jobs {
@@ -133,6 +103,12 @@ fn check_collisions(jobs: &[Job]) -> Result<()> {
                 job.path
             ));
         }
+    }
+    let paths: Vec<(&str, &str)> = seen.into_iter().collect();
+    if let Some((file, owner, other)) = crate::model::folder_clash(&paths) {
+        return Err(anyhow!(
+            "{other} needs a folder {file}/, but {owner} writes the file {file} (change the alias or slug)"
+        ));
     }
     Ok(())
 }

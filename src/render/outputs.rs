@@ -7,10 +7,10 @@ use minijinja::context;
 use crate::model::SiteModel;
 use crate::related::RelatedLink;
 
+use super::renderer::{Enriched, FEED_ENTRIES, Job, Renderer};
 use super::views::{
     Meta, Paginator, PostSummary, PostView, SiteView, TermView, UrlEntry, YearView, description,
 };
-use super::{Enriched, FEED_ENTRIES, Job, Renderer};
 
 /// What several outputs need, made once per build.
 pub(super) struct Shared<'m> {
@@ -354,6 +354,8 @@ fn normalize_alias(alias: &str) -> Option<String> {
     if !p.ends_with('/') && !p.ends_with(".html") {
         p.push('/');
     }
+    // Names a file system cannot take (a NUL, 300 bytes) are refused here, with the post.
+    crate::model::check_site_path(&p).ok()?;
     Some(p)
 }
 
@@ -367,5 +369,6 @@ mod tests {
         assert_eq!(normalize_alias("/old.html").as_deref(), Some("/old.html"));
         assert_eq!(normalize_alias("../etc"), None);
         assert_eq!(normalize_alias("https://x"), None);
+        assert_eq!(normalize_alias("/a\0b/"), None);
     }
 }

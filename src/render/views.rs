@@ -13,7 +13,7 @@ use crate::model::{Entry, SiteModel, Term};
 use crate::related::{RelatedLink, round4};
 use crate::util::encode_path;
 
-use super::{Enriched, Renderer, SUMMARY_CHARS};
+use super::renderer::{Enriched, Renderer, SUMMARY_CHARS};
 
 /// `site` in every template.
 #[derive(Serialize)]

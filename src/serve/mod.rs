@@ -224,7 +224,7 @@ fn rebuild(
         Some(LiveEvent::Reload)
     } else if css_only {
         Some(LiveEvent::Css)
-    } else if report.changed > 0 || static_touched {
+    } else if report.written.changed() > 0 || static_touched {
         Some(LiveEvent::Reload)
     } else {
         None
@@ -239,7 +239,7 @@ fn rebuild(
         println!(
             "rebuilt in {} ms: {} files changed{}",
             started.elapsed().as_millis(),
-            report.changed,
+            report.written.changed(),
             match &event {
                 Some(LiveEvent::Reload) => ", reloading",
                 Some(LiveEvent::Css) => ", swapping stylesheets",
@@ -386,4 +386,3 @@ fn open_browser(url: &str) {
         eprintln!("note: could not start {opener}; open {url} yourself");
     }
 }
-

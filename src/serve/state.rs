@@ -9,9 +9,9 @@ use std::sync::{Arc, RwLock};
 use anyhow::Result;
 use tokio::sync::broadcast;
 
-use crate::output::Destination;
-use crate::report::Warning;
+use crate::output::{Destination, WriteSummary};
 use crate::render::OutputFile;
+use crate::report::Warning;
 use crate::theme::StaticSource;
 
 /// The path of the live-reload event stream.
@@ -65,14 +65,17 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
-    /// How many files differ from `new` (added, removed or changed).
-    fn changed_files(&self, new: &HashMap<String, Asset>) -> usize {
-        let changed = new
+    /// How `new` differs from this snapshot.
+    fn compare(&self, new: &HashMap<String, Asset>) -> WriteSummary {
+        let written = new
             .iter()
             .filter(|(k, v)| self.files.get(*k).is_none_or(|o| !o.same_as(v)))
             .count();
-        let removed = self.files.keys().filter(|k| !new.contains_key(*k)).count();
-        changed + removed
+        WriteSummary {
+            written,
+            removed: self.files.keys().filter(|k| !new.contains_key(*k)).count(),
+            unchanged: new.len() - written,
+        }
     }
 }
 
@@ -101,7 +104,7 @@ impl Destination for Memory<'_> {
         &mut self,
         pages: Vec<OutputFile>,
         files: BTreeMap<String, StaticSource>,
-    ) -> Result<usize> {
+    ) -> Result<WriteSummary> {
         let mut assets: HashMap<String, Asset> = HashMap::new();
         for page in pages {
             assets.insert(page.path, Asset::Bytes(Arc::new(page.bytes)));
@@ -113,9 +116,13 @@ impl Destination for Memory<'_> {
             };
             assets.insert(rel, asset);
         }
-        let changed = self
-            .current()
-            .map_or(assets.len(), |old| old.changed_files(&assets));
+        let changed = self.current().map_or(
+            WriteSummary {
+                written: assets.len(),
+                ..WriteSummary::default()
+            },
+            |old| old.compare(&assets),
+        );
         if let Ok(mut current) = self.shared.current.write() {
             *current = Arc::new(Snapshot { files: assets });
         }

@@ -113,6 +113,7 @@ fn a_format_1_cache_is_upgraded_in_place_and_keeps_cards_and_images() {
         [
             ("cards".to_string(), 1),
             ("images".to_string(), 1),
+            ("output".to_string(), 1),
             ("related".to_string(), 2)
         ]
     );

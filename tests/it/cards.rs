@@ -7,9 +7,9 @@ use encoding_rs::{EUC_JP, SHIFT_JIS};
 use enishi::config::Site;
 use enishi::enrich::Mode;
 use enishi::enrich::cards::{self, CardFetcher, CardResult};
-use enishi::report::{Reporter, WarningKind};
 use enishi::enrich::fetch::LazyFetcher;
 use enishi::pipeline::build;
+use enishi::report::{Reporter, WarningKind};
 
 use crate::common::{TestSite, select, text_of};
 use crate::http::{Route, TestServer};
@@ -817,7 +817,12 @@ fn a_build_with_every_failure_still_finishes_with_plain_links() {
         );
         assert!(w.contains(reason), "{w}");
     }
-    assert!(report.warnings.iter().any(|w| w.to_string().contains("redirect loop")));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("redirect loop"))
+    );
     let doc = site.html("2024/01/02/a/index.html");
     assert!(select(&doc, ".link-card").is_empty());
     assert_eq!(

@@ -13,7 +13,10 @@ fn one_line_error(site: &TestSite) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(!stderr.contains(".tmp-"), "names a temporary folder: {stderr}");
+    assert!(
+        !stderr.contains(".tmp-"),
+        "names a temporary folder: {stderr}"
+    );
     stderr.trim().to_string()
 }
 
@@ -23,7 +26,10 @@ fn too_many_tags_are_cut_with_a_warning() {
     let tags: Vec<String> = (0..150).map(|i| format!("t{i:03}")).collect();
     site.post(
         "a",
-        &format!("title: 多すぎるタグ\ndate: 2024-01-02\ntags: [{}]", tags.join(", ")),
+        &format!(
+            "title: 多すぎるタグ\ndate: 2024-01-02\ntags: [{}]",
+            tags.join(", ")
+        ),
         "本文。",
     );
     let report = site.build();
@@ -87,7 +93,10 @@ fn an_alias_on_a_generated_file_or_with_nul_is_named() {
         "本文。",
     );
     let e = one_line_error(&site);
-    assert!(e.contains("content/posts/a.md (alias /sitemap.xml/)"), "{e}");
+    assert!(
+        e.contains("content/posts/a.md (alias /sitemap.xml/)"),
+        "{e}"
+    );
     assert!(e.contains("sitemap"), "{e}");
 
     site.post(
@@ -134,14 +143,20 @@ fn a_killed_build_is_repaired_by_the_next_one() {
 fn symbolic_links_are_followed_inside_the_site_and_refused_outside() {
     let site = TestSite::new();
     site.post("a", "title: 記事\ndate: 2024-01-02", "本文。");
-    site.write("drafts/shared.md", "---\ntitle: 共有\ndate: 2024-01-03\n---\n共有の本文。\n");
+    site.write(
+        "drafts/shared.md",
+        "---\ntitle: 共有\ndate: 2024-01-03\n---\n共有の本文。\n",
+    );
     std::os::unix::fs::symlink(
         site.root().join("drafts/shared.md"),
         site.root().join("content/posts/shared.md"),
     )
     .unwrap();
     site.build();
-    assert!(site.read("2024/01/03/shared/index.html").contains("共有の本文。"));
+    assert!(
+        site.read("2024/01/03/shared/index.html")
+            .contains("共有の本文。")
+    );
 
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("x.md"), "---\ntitle: 外\n---\n").unwrap();
@@ -151,14 +166,23 @@ fn symbolic_links_are_followed_inside_the_site_and_refused_outside() {
     )
     .unwrap();
     let e = one_line_error(&site);
-    assert!(e.starts_with("error: content/posts/x.md: a symbolic link to"), "{e}");
+    assert!(
+        e.starts_with("error: content/posts/x.md: a symbolic link to"),
+        "{e}"
+    );
     assert!(e.contains("outside the site"), "{e}");
     std::fs::remove_file(site.root().join("content/posts/x.md")).unwrap();
 
-    std::os::unix::fs::symlink(site.root().join("content"), site.root().join("content/posts/loop"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        site.root().join("content"),
+        site.root().join("content/posts/loop"),
+    )
+    .unwrap();
     let e = one_line_error(&site);
-    assert!(e.contains("content/posts/loop: a symbolic link loops"), "{e}");
+    assert!(
+        e.contains("content/posts/loop: a symbolic link loops"),
+        "{e}"
+    );
 }
 
 /// Makes `path` unwritable for this process: the immutable attribute when running
@@ -181,7 +205,10 @@ fn make_read_only(path: &Path) -> bool {
 }
 
 fn make_writable(path: &Path) {
-    let _ = std::process::Command::new("chattr").arg("-i").arg(path).status();
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(path)
+        .status();
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
 }
@@ -202,10 +229,17 @@ fn a_read_only_cache_is_used_as_it_is_with_a_warning() {
     let report = site.try_build();
     make_writable(&cache);
     let report = report.unwrap();
-    assert_eq!(report.tokenized, 1, "the two cached posts came from the cache");
+    assert_eq!(
+        report.tokenized, 1,
+        "the two cached posts came from the cache"
+    );
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
     assert_eq!(report.warnings[0].kind, WarningKind::Cache);
-    assert!(report.warnings[0].message.contains("read-only"), "{}", report.warnings[0]);
+    assert!(
+        report.warnings[0].message.contains("read-only"),
+        "{}",
+        report.warnings[0]
+    );
     assert_eq!(std::fs::read(&cache).unwrap(), before);
     assert!(!site.root().join(".enishi/cache.sqlite.corrupt").exists());
 }

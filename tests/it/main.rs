@@ -10,6 +10,7 @@ mod cards;
 mod errors;
 mod hostile;
 mod images;
+mod output;
 mod props;
 mod related;
 mod serve;

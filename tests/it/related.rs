@@ -266,7 +266,9 @@ fn a_corrupt_cache_is_reported_moved_aside_and_rebuilt() {
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
     assert_eq!(report.warnings[0].kind, WarningKind::Cache);
     assert!(
-        report.warnings[0].to_string().contains(".enishi/cache.sqlite"),
+        report.warnings[0]
+            .to_string()
+            .contains(".enishi/cache.sqlite"),
         "{:?}",
         report.warnings
     );
@@ -291,7 +293,9 @@ fn a_corrupt_cache_is_reported_moved_aside_and_rebuilt() {
     drop(conn);
     let report = site.build();
     assert!(
-        report.warnings[0].to_string().contains("not an Enishi cache"),
+        report.warnings[0]
+            .to_string()
+            .contains("not an Enishi cache"),
         "{:?}",
         report.warnings
     );

@@ -628,7 +628,11 @@ fn warnings_reach_open_pages_by_kind_and_clear_when_fixed() {
         serde_json::from_str::<serde_json::Value>(&late.wait_for("warnings")).unwrap(),
         shown
     );
-    site.post("a", "title: 最初の記事\ndate: 2024-01-02", "はじめの本文です。");
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02",
+        "はじめの本文です。",
+    );
     let cleared: serde_json::Value = serde_json::from_str(&events.wait_for("warnings")).unwrap();
     assert_eq!(cleared["warnings"].as_array().map(Vec::len), Some(0));
 }
