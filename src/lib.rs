@@ -10,6 +10,7 @@ pub mod audit;
 pub mod config;
 pub mod content;
 pub mod enrich;
+pub mod inputs;
 pub mod model;
 pub mod output;
 pub mod pipeline;

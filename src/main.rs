@@ -226,6 +226,17 @@ fn build(opts: BuildOptions) -> Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    if report.up_to_date {
+        println!(
+            "up to date: {} pages ({} files) in {}, nothing changed since the last build ({} ms, {} warnings)",
+            report.pages,
+            report.files,
+            report.output.display(),
+            report.elapsed.as_millis(),
+            report.warnings.len()
+        );
+        return Ok(());
+    }
     println!(
         "built {} pages ({} files: written {}, removed {}, unchanged {}; {} posts, {} left out as drafts or future; tokenized {}, {} link-card and {} image requests, {} images encoded) into {} in {} ms, {} warnings",
         report.pages,

@@ -23,6 +23,9 @@ pub struct SiteModel {
     pub skipped: Vec<String>,
     /// Posts whose tags or categories were cut to `max_terms_per_post`.
     pub warnings: Vec<Warning>,
+    /// When the earliest post left out for its future date comes due (a build after
+    /// that publishes it, so the site is not up to date any more).
+    pub next_due: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Debug)]
@@ -59,10 +62,17 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     let mut pages = Vec::new();
     let mut skipped = Vec::new();
     let mut warnings = Vec::new();
+    let mut next_due: Option<DateTime<FixedOffset>> = None;
     for mut doc in docs {
         warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         let future = doc.date.is_some_and(|d| d > opts.now);
         if !opts.drafts && (doc.front.draft || (doc.kind == Kind::Post && future)) {
+            if future && !doc.front.draft && doc.kind == Kind::Post {
+                next_due = match (next_due, doc.date) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
             skipped.push(doc.source.clone());
             continue;
         }
@@ -109,6 +119,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         categories,
         skipped,
         warnings,
+        next_due,
     })
     .and_then(check_paths)
 }

@@ -3,7 +3,7 @@
 //! `build`, memory for `serve`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -12,10 +12,12 @@ use rayon::prelude::*;
 
 use crate::audit;
 use crate::config::Site;
+use crate::enrich::engine::Freshness;
 use crate::enrich::fetch::LazyFetcher;
 use crate::enrich::{Mode, cards, images};
+use crate::inputs;
 use crate::model::{self, ModelOptions, SiteModel};
-use crate::output::{Destination, Disk, WriteSummary};
+use crate::output::{Destination, Disk, WriteSummary, incremental};
 use crate::related;
 use crate::render::{OutputFile, Renderer};
 use crate::report::{Reporter, Warning, WarningKind};
@@ -67,6 +69,8 @@ pub struct BuildReport {
     pub image_bytes: (u64, u64),
     /// What the write changed in the destination.
     pub written: WriteSummary,
+    /// Nothing had changed since the last build: nothing was generated or written.
+    pub up_to_date: bool,
     pub warnings: Vec<Warning>,
     pub elapsed: Duration,
 }
@@ -109,18 +113,22 @@ pub fn open_cache(site: &Site, reporter: &Reporter) -> Result<Store> {
 }
 
 pub fn load_and_analyze(opts: &BuildOptions, reporter: &Reporter) -> Result<Analyzed> {
-    load_and_analyze_with(opts, None, reporter)
+    load_and_analyze_with(opts, None, None, reporter)
 }
 
+/// `store`: the cache when the caller has it open already.
 fn load_and_analyze_with(
     opts: &BuildOptions,
     warm: Option<&mut Warm>,
+    store: Option<Store>,
     reporter: &Reporter,
 ) -> Result<Analyzed> {
     let mut t = reporter.timer();
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
-    // One connection to the cache for the whole build.
-    let mut store = open_cache(&site, reporter)?;
+    let mut store = match store {
+        Some(store) => store,
+        None => open_cache(&site, reporter)?,
+    };
     let (docs, warm) = match warm {
         Some(w) => (crate::content::load_with(&site, &mut w.docs)?, Some(w)),
         None => (crate::content::load(&site)?, None),
@@ -177,6 +185,8 @@ pub struct Generated {
     pub uncached: Uncached,
     /// The open cache, for the write stage's manifest.
     pub store: Option<Store>,
+    /// When the first post left out for its future date comes due (Unix seconds).
+    pub next_due: Option<i64>,
 }
 
 /// Link cards and images missing from the cache, for `serve` to fetch in the background.
@@ -245,19 +255,164 @@ pub fn fetch_uncached(
     Ok(requests)
 }
 
-/// `enishi build`: generate, then check and write into the output folder.
+/// `enishi build`: unless nothing changed since the last build into the same
+/// folder, generate, then check and write into the output folder.
 pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     let started = Instant::now();
-    Disk::recover(&output_folder(opts));
-    let mut generated = generate(opts, None, reporter)?;
+    let output = output_folder(opts);
+    Disk::recover(&output);
+    let site = Site::load(&opts.source, opts.base_url.as_deref())?;
+    let files = inputs::of_files(&site, &options_key(opts, &output));
+    // One connection for the whole build.
+    let store = open_cache(&site, reporter)?;
+    if !opts.clean
+        && let Some(mut report) = up_to_date(&store, opts, &output, &files, reporter)?
+    {
+        check_strict(opts.strict, &report.warnings)?;
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    }
+    let mut generated = generate_with(opts, None, Some(store), reporter)?;
     let store = match generated.store.take() {
         Some(store) => store,
         None => open_cache(&generated.site, reporter)?,
     };
-    let mut disk = Disk::new(&generated.report.output, store, opts.clean);
+    let next_due = generated.next_due;
+    let mut disk = Disk::new(&output, store, opts.clean);
     let mut report = publish(generated, &mut disk, opts.strict, reporter)?;
+    remember(
+        disk.store(),
+        &site,
+        opts,
+        &output,
+        &files,
+        next_due,
+        &report,
+    )?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What the build options change in the output, as part of the inputs' fingerprint.
+/// `--refresh-links` is never up to date, so it needs no place here.
+fn options_key(opts: &BuildOptions, output: &Path) -> String {
+    format!(
+        "drafts={};base_url={:?};links={:?};output={}",
+        opts.drafts,
+        opts.base_url,
+        opts.links,
+        output.display()
+    )
+}
+
+/// What a later build needs to say it is up to date: the counts and warnings it
+/// repeats.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Remembered {
+    pages: usize,
+    files: usize,
+    posts: usize,
+    skipped: usize,
+    warnings: Vec<Warning>,
+}
+
+/// The report of the last build into `output`, if nothing it was made from has
+/// changed since, no post has come due and no cached card expired, and the folder
+/// still holds exactly what it wrote.
+fn up_to_date(
+    store: &Store,
+    opts: &BuildOptions,
+    output: &Path,
+    files: &str,
+    reporter: &Reporter,
+) -> Result<Option<BuildReport>> {
+    if opts.links == Mode::Refresh || !output.is_dir() {
+        return Ok(None);
+    }
+    let Some(last) = incremental::last_build(store, output)? else {
+        return Ok(None);
+    };
+    let now = opts
+        .now
+        .map_or_else(|| Utc::now().timestamp(), |d| d.timestamp());
+    let fingerprint = format!("{files}|{}", inputs::of_cache(store)?);
+    if last.inputs != fingerprint || last.due_at.is_some_and(|due| due <= now) {
+        return Ok(None);
+    }
+    let Ok(remembered) = serde_json::from_str::<Remembered>(&last.summary) else {
+        return Ok(None);
+    };
+    if !incremental::verify(store, output)? {
+        return Ok(None);
+    }
+    reporter.extend(remembered.warnings.iter().cloned());
+    Ok(Some(BuildReport {
+        output: output.to_path_buf(),
+        pages: remembered.pages,
+        files: remembered.files,
+        posts: remembered.posts,
+        skipped: remembered.skipped,
+        tokenized: 0,
+        link_requests: 0,
+        image_requests: 0,
+        images_encoded: 0,
+        image_bytes: (0, 0),
+        written: WriteSummary {
+            unchanged: remembered.files,
+            ..WriteSummary::default()
+        },
+        up_to_date: true,
+        warnings: remembered.warnings,
+        elapsed: Duration::ZERO,
+    }))
+}
+
+/// Records what this build was made from, for the next build's [`up_to_date`].
+fn remember(
+    store: &mut Store,
+    site: &Site,
+    opts: &BuildOptions,
+    output: &Path,
+    files: &str,
+    next_due: Option<i64>,
+    report: &BuildReport,
+) -> Result<()> {
+    let (ok_secs, failed_secs) = Freshness::of(&site.config.links).seconds();
+    let expiry = match opts.links {
+        Mode::Online => inputs::first_expiry(store, ok_secs, failed_secs)?,
+        Mode::Offline | Mode::Refresh => None,
+    };
+    let due_at = match (next_due, expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let summary = serde_json::to_string(&Remembered {
+        pages: report.pages,
+        files: report.files,
+        posts: report.posts,
+        skipped: report.skipped,
+        warnings: report.warnings.clone(),
+    })?;
+    let last = incremental::LastBuild {
+        inputs: format!("{files}|{}", inputs::of_cache(store)?),
+        due_at,
+        summary,
+    };
+    incremental::record_build(store, output, &last)
+}
+
+/// `--strict`: any warning fails the build, naming them all.
+fn check_strict(strict: bool, warnings: &[Warning]) -> Result<()> {
+    if strict && !warnings.is_empty() {
+        let listed: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        return Err(anyhow!(
+            "--strict: {} warning(s) ({}), so the build stopped and the output was left as it was: {}",
+            warnings.len(),
+            crate::report::count_by_kind(warnings),
+            listed.join(" | ")
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a generated site and hands it to `destination` (the disk, or `serve`'s
@@ -284,15 +439,7 @@ pub fn publish(
     reporter.extend(audit(&unchecked, &files)?);
     t.stage("audit");
     report.warnings = reporter.take_warnings();
-    if strict && !report.warnings.is_empty() {
-        let listed: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
-        return Err(anyhow!(
-            "--strict: {} warning(s) ({}), so the build stopped and the output was left as it was: {}",
-            report.warnings.len(),
-            crate::report::count_by_kind(&report.warnings),
-            listed.join(" | ")
-        ));
-    }
+    check_strict(strict, &report.warnings)?;
     report.written = destination.replace(pages, files)?;
     t.stage("write");
     Ok(report)
@@ -305,8 +452,17 @@ pub fn generate(
     warm: Option<&mut Warm>,
     reporter: &Reporter,
 ) -> Result<Generated> {
+    generate_with(opts, warm, None, reporter)
+}
+
+fn generate_with(
+    opts: &BuildOptions,
+    warm: Option<&mut Warm>,
+    store: Option<Store>,
+    reporter: &Reporter,
+) -> Result<Generated> {
     let started = Instant::now();
-    let analyzed = load_and_analyze_with(opts, warm, reporter)?;
+    let analyzed = load_and_analyze_with(opts, warm, store, reporter)?;
     let mut t = reporter.timer();
     let Analyzed {
         site,
@@ -348,6 +504,7 @@ pub fn generate(
             .as_ref()
             .map_or((0, 0), |i| (i.bytes_in, i.bytes_out)),
         written: WriteSummary::default(),
+        up_to_date: false,
         warnings: Vec::new(),
         elapsed: started.elapsed(),
     };
@@ -362,6 +519,7 @@ pub fn generate(
         report,
         uncached,
         store: Some(store),
+        next_due: model.next_due.map(|d| d.timestamp()),
     })
 }
 

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// What a warning is about: `--strict` counts them by kind, `serve` groups them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WarningKind {
     /// A source file was used, but not all of it (too many tags, say).
@@ -36,7 +38,7 @@ impl WarningKind {
 
 /// One warning: where (a source or output file, and a line when known), what kind,
 /// and what happened. Displays as `file:line: message`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     pub kind: WarningKind,
     pub file: String,

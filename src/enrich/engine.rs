@@ -91,6 +91,11 @@ impl Freshness {
         }
     }
 
+    /// Seconds a success and a failure stay fresh.
+    pub fn seconds(&self) -> (i64, i64) {
+        (self.ok_secs, self.failed_secs)
+    }
+
     fn is_fresh<T>(&self, row: &Cached<T>, now: i64) -> bool {
         let ttl = if row.result.is_ok() {
             self.ok_secs

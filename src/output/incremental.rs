@@ -27,7 +27,10 @@ pub const TABLES: Tables = Tables {
     owner: "output",
     migrations: &["CREATE TABLE IF NOT EXISTS output_folders (
              folder TEXT PRIMARY KEY,
-             complete INTEGER NOT NULL
+             complete INTEGER NOT NULL,
+             inputs TEXT,
+             due_at INTEGER,
+             summary TEXT
          );
          CREATE TABLE IF NOT EXISTS output_files (
              folder TEXT NOT NULL,
@@ -102,6 +105,68 @@ pub fn load(store: &Store, target: &Path) -> Result<Manifest> {
     })
 }
 
+/// What the last complete build into a folder was made from, to tell whether the
+/// next one has anything to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastBuild {
+    /// The fingerprint of its inputs.
+    pub inputs: String,
+    /// When it stops being up to date by itself (a post comes due, a card expires),
+    /// in Unix seconds.
+    pub due_at: Option<i64>,
+    /// Its summary, to say again (JSON, the pipeline's to read).
+    pub summary: String,
+}
+
+pub fn last_build(store: &Store, target: &Path) -> Result<Option<LastBuild>> {
+    let row = store.conn().query_row(
+        "SELECT inputs, due_at, summary FROM output_folders WHERE folder = ?1 AND complete = 1",
+        params![folder_key(target)],
+        |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
+    );
+    match row {
+        Ok((Some(inputs), due_at, Some(summary))) => Ok(Some(LastBuild {
+            inputs,
+            due_at,
+            summary,
+        })),
+        Ok(_) | Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Remembers what the build that just wrote `target` was made from.
+pub fn record_build(store: &mut Store, target: &Path, last: &LastBuild) -> Result<()> {
+    let folder = folder_key(target);
+    store.write(|tx| {
+        tx.execute(
+            "UPDATE output_folders SET inputs = ?2, due_at = ?3, summary = ?4 WHERE folder = ?1",
+            params![folder, last.inputs, last.due_at, last.summary],
+        )?;
+        Ok(())
+    })
+}
+
+/// Whether `target` holds exactly what the manifest says: every file with its
+/// recorded size and mtime, and nothing else.
+pub fn verify(store: &Store, target: &Path) -> Result<bool> {
+    let manifest = load(store, target)?;
+    if !manifest.complete {
+        return Ok(false);
+    }
+    let intact = manifest.files.par_iter().all(|(rel, r)| {
+        safe_rel(rel).is_ok_and(|p| stamp(&target.join(p)) == Some((r.size, r.mtime_ns)))
+    });
+    let wanted: HashSet<String> = manifest.files.into_keys().collect();
+    Ok(intact && unproduced_files(target, &wanted).is_empty())
+}
+
 /// Drops the manifest of `target` (`build --clean`).
 pub fn forget(store: &mut Store, target: &Path) -> Result<()> {
     let folder = folder_key(target);
@@ -120,9 +185,10 @@ pub fn forget(store: &mut Store, target: &Path) -> Result<()> {
 
 fn set_complete(store: &mut Store, folder: &str, complete: bool) -> Result<()> {
     store.write(|tx| {
+        // Whatever the last build was made from no longer describes the folder.
         tx.execute(
             "INSERT INTO output_folders (folder, complete) VALUES (?1, ?2)
-             ON CONFLICT(folder) DO UPDATE SET complete = excluded.complete",
+             ON CONFLICT(folder) DO UPDATE SET complete = excluded.complete, inputs = NULL",
             params![folder, complete as i64],
         )?;
         Ok(())

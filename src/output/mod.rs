@@ -49,6 +49,11 @@ impl Disk {
         }
     }
 
+    /// The cache, for what the build records after writing.
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     /// Repairs what killed builds of earlier versions left beside `target`; called
     /// before anything else, so even a build that fails puts the output back.
     pub fn recover(target: &Path) {

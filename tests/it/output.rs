@@ -49,7 +49,10 @@ fn clean_build_of(site: &TestSite) -> BTreeMap<String, Vec<u8>> {
         let e = e.unwrap();
         if e.file_type().is_file() {
             let rel = e.path().strip_prefix(copy.root().join("public")).unwrap();
-            files.insert(rel.to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap());
+            files.insert(
+                rel.to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            );
         }
     }
     files
@@ -62,10 +65,48 @@ fn an_unchanged_rebuild_writes_no_file() {
     assert_eq!(first.written.written, first.files);
     let before = stamps(&site);
     let report = site.build();
+    assert!(
+        report.up_to_date,
+        "nothing changed, so nothing was generated"
+    );
     assert_eq!(report.written.written, 0);
     assert_eq!(report.written.removed, 0);
     assert_eq!(report.written.unchanged, report.files);
     assert_eq!(stamps(&site), before);
+    // Any input changing ends it: a template, a static file, the config.
+    for (file, text) in [
+        ("templates/robots.txt", "User-agent: *\n"),
+        ("static/css/extra.css", "p { color: navy; }\n"),
+        ("site.toml", &format!("{SITE_TOML}paginate = 2\n")),
+    ] {
+        site.write(file, text);
+        let report = site.build();
+        assert!(!report.up_to_date, "{file}");
+        assert!(report.written.written > 0, "{file}");
+        assert!(site.build().up_to_date, "{file}");
+    }
+    // A file changed in the output is noticed too.
+    std::fs::write(site.public().join("index.html"), "x").unwrap();
+    assert!(!site.build().up_to_date);
+    assert_eq!(site.snapshot(), clean_build_of(&site));
+}
+
+#[test]
+fn an_up_to_date_build_repeats_its_warnings_and_strict_still_fails() {
+    let site = blog();
+    site.post(
+        "p0",
+        "title: 記事0\ndate: 2024-01-01",
+        "本文。\n\nhttps://blog.example.jp/nowhere/\n",
+    );
+    let first = site.build();
+    assert_eq!(first.warnings.len(), 1);
+    let again = site.build();
+    assert!(again.up_to_date);
+    assert_eq!(again.warnings, first.warnings);
+    let out = site.run(&["build", "--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--strict: 1 warning(s) (1 link card)"));
 }
 
 #[test]
@@ -86,11 +127,17 @@ fn an_edit_rewrites_only_the_files_whose_bytes_changed() {
         assert_eq!(before.get(path) == Some(stamp), same_bytes, "{path}");
         rewritten += usize::from(!same_bytes);
     }
-    assert!(rewritten > 0 && rewritten < after.len() / 2, "{rewritten} of {}", after.len());
+    assert!(
+        rewritten > 0 && rewritten < after.len() / 2,
+        "{rewritten} of {}",
+        after.len()
+    );
     assert_eq!(report.written.written, rewritten);
-    assert!(bytes_after["2024/01/02/p1/index.html"]
-        .windows("書き直しました".len())
-        .any(|w| w == "書き直しました".as_bytes()));
+    assert!(
+        bytes_after["2024/01/02/p1/index.html"]
+            .windows("書き直しました".len())
+            .any(|w| w == "書き直しました".as_bytes())
+    );
     assert_eq!(bytes_after, clean_build_of(&site));
 }
 
@@ -135,13 +182,22 @@ fn a_killed_write_is_repaired_by_the_next_build() {
         );
     }
     let out = site.run_with_env(&["build"], &[("ENISHI_TEST_STOP_AFTER_WRITES", "3")]);
-    assert_eq!(out.status.code(), Some(86), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let db = rusqlite::Connection::open(site.root().join(".enishi/cache.sqlite")).unwrap();
     let complete: i64 = db
         .query_row("SELECT complete FROM output_folders", [], |r| r.get(0))
         .unwrap();
     assert_eq!(complete, 0, "the manifest says the write did not finish");
-    assert_ne!(site.snapshot(), clean_build_of(&site), "the kill left a mixed output");
+    assert_ne!(
+        site.snapshot(),
+        clean_build_of(&site),
+        "the kill left a mixed output"
+    );
     let report = site.build();
     assert!(report.written.written > 0);
     assert_eq!(site.snapshot(), clean_build_of(&site));
@@ -160,17 +216,26 @@ fn a_killed_write_is_repaired_by_the_next_build() {
 #[test]
 fn a_post_whose_date_comes_due_is_published_by_the_next_build() {
     let site = blog();
-    site.post("later", "title: 予約投稿\ndate: 2025-06-10", "予約した本文。");
+    site.post(
+        "later",
+        "title: 予約投稿\ndate: 2025-06-10",
+        "予約した本文。",
+    );
     let mut opts = site.opts();
     let build = |opts: &enishi::pipeline::BuildOptions| {
         enishi::pipeline::build(opts, &enishi::report::Reporter::quiet()).unwrap()
     };
     build(&opts);
+    assert!(build(&opts).up_to_date);
     assert!(!site.public().join("2025/06/10/later/index.html").exists());
     opts.now = Some(chrono::DateTime::parse_from_rfc3339("2025-06-11T00:00:00+09:00").unwrap());
     let report = build(&opts);
+    assert!(!report.up_to_date, "the post came due");
     assert!(report.written.written > 0);
-    assert!(site.read("2025/06/10/later/index.html").contains("予約した本文。"));
+    assert!(
+        site.read("2025/06/10/later/index.html")
+            .contains("予約した本文。")
+    );
 }
 
 #[test]
@@ -182,6 +247,9 @@ fn clean_empties_the_folder_and_writes_everything() {
     assert!(out.status.success());
     let line = String::from_utf8_lossy(&out.stdout);
     let files = site.snapshot().len();
-    assert!(line.contains(&format!("written {files}, removed 0, unchanged 0")), "{line}");
+    assert!(
+        line.contains(&format!("written {files}, removed 0, unchanged 0")),
+        "{line}"
+    );
     assert!(!site.public().join("stray.txt").exists());
 }

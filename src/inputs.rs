@@ -1,0 +1,109 @@
+//! A fingerprint of everything a build reads, so a build can tell that nothing
+//! changed since the last one and skip straight to "up to date": the site's files
+//! (config, content, templates, themes, static files, dictionaries), the program
+//! itself (a build id made at compile time), the options that change the output,
+//! and the state of the cached cards and images that rendering uses.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use crate::config::{CONFIG_FILE, Site};
+use crate::store::Store;
+
+/// A hash of the program's own sources, made by `build.rs`.
+pub const BUILD_ID: &str = env!("ENISHI_BUILD_ID");
+
+/// The folders of the site a build reads (besides `site.toml` and the user dictionary).
+const SITE_FOLDERS: &[&str] = &["content", "templates", "themes", "static", "dictionaries"];
+
+/// The fingerprint of the site's files and of the program, with `options` (what
+/// else changes the output, as text).
+pub fn of_files(site: &Site, options: &str) -> String {
+    let mut files: Vec<PathBuf> = vec![site.root.join(CONFIG_FILE)];
+    for folder in SITE_FOLDERS {
+        let dir = site.root.join(folder);
+        if dir.is_dir() {
+            // A folder that cannot be walked (a link loop) is the build's to report.
+            let walk = walkdir::WalkDir::new(&dir).follow_links(true).into_iter();
+            for entry in walk.filter_map(|e| e.ok()) {
+                if entry.file_type().is_file() {
+                    files.push(entry.into_path());
+                }
+            }
+        }
+    }
+    if let Some(dict) = &site.config.related.user_dictionary {
+        files.push(site.root.join(dict));
+    }
+    files.sort();
+    files.dedup();
+    let hashes: Vec<String> = files
+        .par_iter()
+        .map(|path| file_hash(&site.root, path))
+        .collect();
+    let mut all = blake3::Hasher::new();
+    for h in [BUILD_ID, options]
+        .iter()
+        .copied()
+        .chain(hashes.iter().map(String::as_str))
+    {
+        all.update(h.as_bytes());
+        all.update(b"\n");
+    }
+    all.finalize().to_hex().to_string()
+}
+
+/// A file's path and content hash; an unreadable file is marked as such (the build
+/// itself says what is wrong with it).
+fn file_hash(root: &Path, path: &Path) -> String {
+    let rel = crate::util::display_rel(root, path);
+    match std::fs::read(path) {
+        Ok(bytes) => format!("{rel}\t{}", blake3::hash(&bytes).to_hex()),
+        Err(e) => format!("{rel}\tunreadable: {e}"),
+    }
+}
+
+/// The state of the cached link cards and images: any fetch, refresh or new row
+/// changes it.
+pub fn of_cache(store: &Store) -> Result<String> {
+    let mut state = String::new();
+    for table in ["link_cards", "images", "image_sets"] {
+        let row: (i64, Option<i64>) = if table == "image_sets" {
+            store
+                .conn()
+                .query_row("SELECT count(*), NULL FROM image_sets", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+        } else {
+            store.conn().query_row(
+                &format!("SELECT count(*), max(fetched_at) FROM {table}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+        };
+        state.push_str(&format!("{table}:{}:{};", row.0, row.1.unwrap_or(0)));
+    }
+    Ok(state)
+}
+
+/// When the first cached card or image expires (Unix seconds): a build online after
+/// that would fetch it again, so the site is not up to date any more.
+pub fn first_expiry(store: &Store, ok_secs: i64, failed_secs: i64) -> Result<Option<i64>> {
+    let mut first: Option<i64> = None;
+    for (table, ok_column) in [("link_cards", "card"), ("images", "content_hash")] {
+        let at: Option<i64> = store.conn().query_row(
+            &format!(
+                "SELECT min(fetched_at + CASE WHEN {ok_column} IS NULL THEN ?2 ELSE ?1 END) FROM {table}"
+            ),
+            rusqlite::params![ok_secs, failed_secs],
+            |r| r.get(0),
+        )?;
+        first = match (first, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(first)
+}
