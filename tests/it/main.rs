@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod cards;
 mod errors;
+mod hostile_images;
 mod images;
 mod related;
 mod serve;
