@@ -122,6 +122,9 @@ pub struct ImagesConfig {
     pub max_dimension: u32,
     /// Memory one decode may allocate, in MiB.
     pub max_alloc_mb: u64,
+    /// Memory all parallel decodes together may hold, in MiB; an image needing more
+    /// is refused, others wait for room.
+    pub decode_budget_mb: u64,
     /// Widths made of images in posts (for srcset); never wider than the original.
     pub widths: Vec<u32>,
     /// Width of a card's 1.91:1 picture at 1× (2× is made too).
@@ -141,6 +144,7 @@ impl Default for ImagesConfig {
             max_bytes: 10 * 1024 * 1024,
             max_dimension: 12_000,
             max_alloc_mb: 512,
+            decode_budget_mb: 1024,
             widths: vec![600, 1200],
             card_wide_width: 240,
             card_square_width: 120,

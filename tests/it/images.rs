@@ -68,7 +68,7 @@ fn rotated_jpeg(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in bytes {
         crc ^= b as u32;
@@ -99,7 +99,7 @@ fn huge_png_header() -> Vec<u8> {
     out
 }
 
-fn animated_gif() -> Vec<u8> {
+pub(crate) fn animated_gif() -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = GifEncoder::new(&mut out);
@@ -111,12 +111,12 @@ fn animated_gif() -> Vec<u8> {
     out
 }
 
-fn serve(s: &TestServer, path: &str, content_type: &str, body: Vec<u8>) -> String {
+pub(crate) fn serve(s: &TestServer, path: &str, content_type: &str, body: Vec<u8>) -> String {
     s.reply(path, 200, &[("Content-Type", content_type)], body)
 }
 
 /// Decodes an output file back: its format and size.
-fn decoded(site: &TestSite, src: &str) -> (ImageFormat, u32, u32) {
+pub(crate) fn decoded(site: &TestSite, src: &str) -> (ImageFormat, u32, u32) {
     let rel = src.trim_start_matches('/');
     let bytes = std::fs::read(site.public().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     let format = image::guess_format(&bytes).unwrap();

@@ -9,6 +9,7 @@ mod cache;
 mod cards;
 mod errors;
 mod hostile;
+mod hostile_images;
 mod images;
 mod output;
 mod props;

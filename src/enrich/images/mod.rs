@@ -12,34 +12,40 @@
 //! Originals and variants live under `.enishi/images/`; their metadata (validators,
 //! content hash, the variants made from it) lives in the SQLite store. A second build
 //! downloads nothing and encodes nothing.
+//!
+//! Here: the uses, the `images` and `image_sets` tables, and variant reuse.
+//! `variants` makes an original's variants, `codec` reads and writes image bytes
+//! under limits, `budget` shares decode memory between workers, `resize` computes
+//! sizes, `html` finds `<img>`s in posts.
 
+mod budget;
+mod codec;
+mod html;
+mod resize;
+mod variants;
+
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Cursor;
+use std::fmt;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
-use image::codecs::gif::GifDecoder;
-use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
-use image::imageops::FilterType;
-use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
 use rayon::prelude::*;
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use url::Url;
-
-use std::future::Future;
-use std::sync::Arc;
-
-use rusqlite::params;
 
 use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource};
 use super::fetch::{BodyLimit, Client, LazyFetcher, Outcome, Validators};
 use crate::config::{ImagesConfig, Site};
-use crate::content::Segment;
-use crate::model::SiteModel;
 use crate::report::{Reporter, Warning, WarningKind};
 use crate::store::{Store, Tables};
+
+pub use html::{inline_uses, is_remote, remote_img_srcs, srcset};
 
 /// The image cache: one row per URL (the bytes live in `.enishi/images/originals/`),
 /// and the variants made from an original's bytes under given settings.
@@ -158,7 +164,7 @@ impl Resource for Originals {
                 .await
             {
                 // Saved at once, so at most `concurrency` bodies are in memory.
-                Ok(Outcome::Fetched(f)) => match sniff(&f.body) {
+                Ok(Outcome::Fetched(f)) => match codec::sniff(&f.body) {
                     Ok(_) => match write_atomic(&path, &f.body) {
                         Ok(()) => {
                             Fetched::Value(blake3::hash(&f.body).to_hex().to_string(), f.validators)
@@ -225,6 +231,8 @@ pub const OUTPUT_DIR: &str = "_img";
 const ENCODER_VERSION: u32 = 1;
 /// The ratio of a wide card image (Open Graph's 1200×630).
 const WIDE_RATIO: f64 = 1.91;
+/// The side of a card's site icon.
+const ICON_SIDE: u32 = 32;
 
 /// What an image is used as; each use has its own sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -268,8 +276,56 @@ impl ImageSet {
 /// The sets made from one image for one purpose.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Processed {
-    /// Inline: "inline". Card: "wide" and "square". Icon: "icon".
-    pub sets: BTreeMap<String, ImageSet>,
+    /// Inline: `Role::Inline`. Card: `Wide` and `Square`. Icon: `Icon`.
+    pub sets: BTreeMap<Role, ImageSet>,
+}
+
+/// Which picture of a [`Processed`] a set is. The lowercase names are the keys of
+/// cached `image_sets` rows and part of every variant's file name: they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    // In the order of their names, so that ordering a map by role orders it as the
+    // names did (the JSON of a row is unchanged) and `Borrow<str>` is sound.
+    /// A card's site icon.
+    Icon,
+    /// An image in a post's body.
+    Inline,
+    /// A card's picture, 1:1.
+    Square,
+    /// A card's picture, 1.91:1.
+    Wide,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Icon => "icon",
+            Role::Inline => "inline",
+            Role::Square => "square",
+            Role::Wide => "wide",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Hashed as its name, so that `Borrow<str>` agrees with `Hash`.
+impl Hash for Role {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// `sets.get("wide")` still finds `Role::Wide`.
+impl Borrow<str> for Role {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
 }
 
 /// One place an image is used, for the warning if it cannot be made.
@@ -340,6 +396,7 @@ pub fn resolve(
     }
     let known = load_image_sets(store, &spec)?;
     let encoded = AtomicUsize::new(0);
+    let budget = budget::DecodeBudget::new(settings);
     let made: Vec<(ImageKey, Made)> = wanted
         .par_iter()
         .map(|&(purpose, url)| {
@@ -355,10 +412,11 @@ pub fn resolve(
             {
                 return ((purpose, url.to_string()), Ok((p.clone(), false)));
             }
-            let result = process(&dir, original, purpose, settings).map(|(p, n)| {
-                encoded.fetch_add(n, Ordering::Relaxed);
-                (p, true)
-            });
+            let result =
+                variants::process(&dir, original, purpose, settings, &budget).map(|(p, n)| {
+                    encoded.fetch_add(n, Ordering::Relaxed);
+                    (p, true)
+                });
             ((purpose, url.to_string()), result)
         })
         .collect();
@@ -498,129 +556,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The format from the bytes themselves; the Content-Type header is not trusted.
-fn sniff(bytes: &[u8]) -> std::result::Result<ImageFormat, String> {
-    match image::guess_format(bytes) {
-        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP)) => {
-            Ok(f)
-        }
-        Ok(f) => Err(format!(
-            "{f:?} images are not supported (JPEG, PNG, GIF and WebP are)"
-        )),
-        Err(_) => Err("not an image (the bytes are not JPEG, PNG, GIF or WebP)".into()),
-    }
-}
-
-/// Decodes, orients, resizes and encodes; returns the sets and how many files it encoded.
-fn process(
-    dir: &Path,
-    original: &Original,
-    purpose: Purpose,
-    settings: &ImagesConfig,
-) -> std::result::Result<(Processed, usize), String> {
-    let bytes = std::fs::read(&original.path)
-        .map_err(|e| format!("cannot read the cached original ({e})"))?;
-    let format = sniff(&bytes)?;
-    if !is_complete(&bytes, format) {
-        return Err("the file is truncated (it ends before the image does)".into());
-    }
-    let out_dir = dir.join("variants");
-    let prefix = &original.content_hash[..16];
-
-    if format == ImageFormat::Gif && purpose != Purpose::Icon && is_animated(&bytes) {
-        let (w, h) = decoder_dimensions(&bytes, format, settings)?;
-        let name = format!("{}-{w}.gif", short_hash(prefix, "animated"));
-        write_variant(&out_dir, &name, &bytes)?;
-        let set = ImageSet {
-            fallback_type: "image/gif".into(),
-            fallback: vec![Variant {
-                name,
-                width: w,
-                height: h,
-            }],
-            webp: vec![],
-        };
-        let role = if purpose == Purpose::Card {
-            "wide"
-        } else {
-            "inline"
-        };
-        let mut sets = BTreeMap::new();
-        if purpose == Purpose::Card {
-            sets.insert("square".into(), set.clone());
-        }
-        sets.insert(role.into(), set);
-        return Ok((Processed { sets }, 1));
-    }
-
-    let img = decode(&bytes, format, settings)?;
-    let alpha = has_transparency(&img);
-    let mut encoded = 0;
-    let mut sets = BTreeMap::new();
-    let mut make = |role: &str, frames: Vec<DynamicImage>| -> std::result::Result<(), String> {
-        let mut set = ImageSet {
-            fallback_type: if alpha { "image/png" } else { "image/jpeg" }.into(),
-            fallback: vec![],
-            webp: vec![],
-        };
-        for frame in frames {
-            let (w, h) = (frame.width(), frame.height());
-            let base = short_hash(prefix, &format!("{role}-{w}x{h}"));
-            let fallback_ext = if alpha { "png" } else { "jpg" };
-            let name = format!("{base}-{w}.{fallback_ext}");
-            write_variant(&out_dir, &name, &encode_fallback(&frame, alpha, settings)?)?;
-            set.fallback.push(Variant {
-                name,
-                width: w,
-                height: h,
-            });
-            if role != "icon" {
-                let name = format!("{base}-{w}.webp");
-                write_variant(&out_dir, &name, &encode_webp(&frame, alpha, settings)?)?;
-                set.webp.push(Variant {
-                    name,
-                    width: w,
-                    height: h,
-                });
-                encoded += 1;
-            }
-            encoded += 1;
-        }
-        sets.insert(role.to_string(), set);
-        Ok(())
-    };
-    match purpose {
-        Purpose::Inline => make("inline", widths(&img, &settings.widths)),
-        Purpose::Card => {
-            make("wide", crops(&img, WIDE_RATIO, settings.card_wide_width))?;
-            make("square", crops(&img, 1.0, settings.card_square_width))
-        }
-        Purpose::Icon => make("icon", vec![fit(&img, 32)]),
-    }?;
-    Ok((Processed { sets }, encoded))
-}
-
-/// Whether the file ends where its format says it should. Decoders fill a cut-off
-/// image with grey rather than fail, so this is checked before decoding.
-fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
-    let find_last = |needle: &[u8]| bytes.windows(needle.len()).rposition(|w| w == needle);
-    match format {
-        // The end-of-image marker after the last start-of-scan (an EXIF thumbnail has
-        // its own pair earlier in the file).
-        ImageFormat::Jpeg => match (find_last(&[0xFF, 0xDA]), find_last(&[0xFF, 0xD9])) {
-            (Some(sos), Some(eoi)) => eoi > sos,
-            _ => false,
-        },
-        ImageFormat::Png => find_last(b"IEND").is_some_and(|at| at + 8 <= bytes.len()),
-        ImageFormat::Gif => bytes.iter().rev().take(16).any(|&b| b == 0x3B),
-        ImageFormat::WebP => bytes
-            .get(4..8)
-            .map(|n| u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize + 8)
-            .is_some_and(|len| len <= bytes.len()),
-        _ => true,
-    }
-}
-
+/// A short name for a variant: its original's hash prefix, what it is, and the encoder.
 fn short_hash(prefix: &str, what: &str) -> String {
     blake3::hash(format!("{prefix}:{what}:{ENCODER_VERSION}").as_bytes()).to_hex()[..16].to_string()
 }
@@ -629,298 +565,62 @@ fn write_variant(dir: &Path, name: &str, bytes: &[u8]) -> std::result::Result<()
     write_atomic(&dir.join(name), bytes).map_err(|e| format!("{e:#}"))
 }
 
-fn limits(settings: &ImagesConfig) -> image::Limits {
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(settings.max_dimension);
-    limits.max_image_height = Some(settings.max_dimension);
-    limits.max_alloc = Some(settings.max_alloc_mb * 1024 * 1024);
-    limits
-}
-
-fn reader(bytes: &[u8], format: ImageFormat) -> ImageReader<Cursor<&[u8]>> {
-    let mut r = ImageReader::new(Cursor::new(bytes));
-    r.set_format(format);
-    r
-}
-
-fn describe(e: image::ImageError) -> String {
-    match e {
-        image::ImageError::Limits(l) => format!("the image is too large to decode safely ({l})"),
-        other => format!("cannot decode the image ({other})"),
-    }
-}
-
-fn decoder_dimensions(
-    bytes: &[u8],
-    format: ImageFormat,
-    settings: &ImagesConfig,
-) -> std::result::Result<(u32, u32), String> {
-    let mut r = reader(bytes, format);
-    r.limits(limits(settings));
-    let decoder = r.into_decoder().map_err(describe)?;
-    let (w, h) = decoder.dimensions();
-    if w > settings.max_dimension || h > settings.max_dimension {
-        return Err(format!(
-            "the image is too large to decode safely ({w}×{h} pixels; the limit is {} on a side)",
-            settings.max_dimension
-        ));
-    }
-    Ok((w, h))
-}
-
-/// Decoded under the limits and turned upright by its EXIF orientation.
-fn decode(
-    bytes: &[u8],
-    format: ImageFormat,
-    settings: &ImagesConfig,
-) -> std::result::Result<DynamicImage, String> {
-    decoder_dimensions(bytes, format, settings)?;
-    let mut r = reader(bytes, format);
-    r.limits(limits(settings));
-    let mut decoder = r.into_decoder().map_err(describe)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(describe)?;
-    img.apply_orientation(orientation);
-    // 16-bit and float images are brought to 8 bits: that is what the web shows.
-    Ok(match img {
-        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => img,
-        other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.to_rgba8()),
-        other => DynamicImage::ImageRgb8(other.to_rgb8()),
-    })
-}
-
-fn is_animated(bytes: &[u8]) -> bool {
-    GifDecoder::new(Cursor::new(bytes))
-        .map(|d| d.into_frames().take(2).count() > 1)
-        .unwrap_or(false)
-}
-
-fn has_transparency(img: &DynamicImage) -> bool {
-    match img {
-        DynamicImage::ImageRgba8(buf) => buf.pixels().any(|p| p.0[3] < 255),
-        _ => false,
-    }
-}
-
-/// The configured widths narrower than the image, plus the image's own width when it
-/// is narrower than the widest one. Never upscaled.
-fn widths(img: &DynamicImage, wanted: &[u32]) -> Vec<DynamicImage> {
-    let w = img.width();
-    let mut ws: Vec<u32> = wanted.iter().copied().filter(|&x| x > 0 && x < w).collect();
-    let widest = wanted.iter().copied().max().unwrap_or(w);
-    if w <= widest {
-        ws.push(w);
-    }
-    ws.sort_unstable();
-    ws.dedup();
-    // Each width from the next larger one: cheaper than from the original, same result.
-    let mut out: Vec<DynamicImage> = Vec::new();
-    let mut source = img.clone();
-    for &target in ws.iter().rev() {
-        let next = if target == source.width() {
-            source.clone()
-        } else {
-            let h = scaled_height(source.width(), source.height(), target);
-            source.resize_exact(target, h, FilterType::CatmullRom)
-        };
-        source = next.clone();
-        out.push(next);
-    }
-    out.reverse();
-    out
-}
-
-fn scaled_height(w: u32, h: u32, target_w: u32) -> u32 {
-    ((h as f64 * target_w as f64 / w as f64).round() as u32).max(1)
-}
-
-/// A centred crop at `ratio` (width / height), at 1× and 2× of `width`, never upscaled.
-fn crops(img: &DynamicImage, ratio: f64, width: u32) -> Vec<DynamicImage> {
-    let (w, h) = (img.width(), img.height());
-    let (cw, ch) = if (w as f64 / h as f64) > ratio {
-        (((h as f64 * ratio).round() as u32).clamp(1, w), h)
-    } else {
-        (w, ((w as f64 / ratio).round() as u32).clamp(1, h))
-    };
-    let cropped = img.crop_imm((w - cw) / 2, (h - ch) / 2, cw, ch);
-    let mut out = Vec::new();
-    for target in [width, width * 2] {
-        if target < cw {
-            let th = ((target as f64 / ratio).round() as u32).max(1);
-            out.push(cropped.resize_exact(target, th, FilterType::CatmullRom));
-        }
-    }
-    if out.len() < 2 {
-        out.push(cropped);
-    }
-    out
-}
-
-fn fit(img: &DynamicImage, side: u32) -> DynamicImage {
-    if img.width() <= side && img.height() <= side {
-        img.clone()
-    } else {
-        img.resize(side, side, FilterType::CatmullRom)
-    }
-}
-
-fn encode_fallback(
-    img: &DynamicImage,
-    alpha: bool,
-    settings: &ImagesConfig,
-) -> std::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let result = if alpha {
-        let rgba = img.to_rgba8();
-        PngEncoder::new_with_quality(&mut out, CompressionType::Best, PngFilter::Adaptive)
-            .write_image(
-                &rgba,
-                rgba.width(),
-                rgba.height(),
-                image::ExtendedColorType::Rgba8,
-            )
-    } else {
-        let rgb = img.to_rgb8();
-        JpegEncoder::new_with_quality(&mut out, settings.jpeg_quality).write_image(
-            &rgb,
-            rgb.width(),
-            rgb.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-    };
-    result.map_err(|e| format!("cannot encode ({e})"))?;
-    Ok(out)
-}
-
-fn encode_webp(
-    img: &DynamicImage,
-    alpha: bool,
-    settings: &ImagesConfig,
-) -> std::result::Result<Vec<u8>, String> {
-    let memory = if alpha {
-        let rgba = img.to_rgba8();
-        webp::Encoder::from_rgba(&rgba, rgba.width(), rgba.height()).encode(settings.webp_quality)
-    } else {
-        let rgb = img.to_rgb8();
-        webp::Encoder::from_rgb(&rgb, rgb.width(), rgb.height()).encode(settings.webp_quality)
-    };
-    Ok(memory.to_vec())
-}
-
-/// The http(s) `src` of every `<img>` in `html`, as written (entities not decoded:
-/// the renderer matches on the same raw value).
-pub fn remote_img_srcs(html: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let _ = lol_html::rewrite_str(
-        html,
-        lol_html::RewriteStrSettings {
-            element_content_handlers: vec![lol_html::element!("img[src]", |el| {
-                if let Some(src) = el.get_attribute("src")
-                    && is_remote(&src)
-                {
-                    found.push(src);
-                }
-                Ok(())
-            })],
-            ..lol_html::RewriteStrSettings::new()
-        },
-    );
-    found
-}
-
-pub fn is_remote(src: &str) -> bool {
-    let s = src.trim_start();
-    s.get(..7)
-        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
-        || s.get(..8)
-            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-}
-
-/// Every remote image in the body of a published post or page.
-pub fn inline_uses(model: &SiteModel) -> Vec<ImageUse> {
-    let mut uses = Vec::new();
-    for entry in model.posts.iter().chain(&model.pages) {
-        let doc = &entry.doc;
-        for seg in &doc.body.segments {
-            let Segment::Html(html) = seg else { continue };
-            if !html.contains("<img") {
-                continue;
-            }
-            for raw in remote_img_srcs(html) {
-                let url = crate::util::unescape_html(raw.trim());
-                let line = doc
-                    .markdown
-                    .find(&url)
-                    .or_else(|| doc.markdown.find(&raw))
-                    .map(|at| doc.body_line + crate::util::line_of_offset(&doc.markdown, at) - 1)
-                    .unwrap_or(doc.body_line);
-                uses.push(ImageUse {
-                    purpose: Purpose::Inline,
-                    url,
-                    source: doc.source.clone(),
-                    line,
-                });
-            }
-        }
-    }
-    uses
-}
-
-/// `srcset` for a list of variants under a URL prefix such as `/blog/_img/`.
-pub fn srcset(prefix: &str, variants: &[Variant]) -> String {
-    variants
-        .iter()
-        .map(|v| format!("{prefix}{} {}w", v.name, v.width))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Rows written when the roles were strings still decode, and encode back to the
+    /// same JSON.
     #[test]
-    fn widths_never_upscale() {
-        let img = DynamicImage::new_rgb8(800, 400);
-        let ws: Vec<(u32, u32)> = widths(&img, &[600, 1200])
-            .iter()
-            .map(|i| (i.width(), i.height()))
-            .collect();
-        assert_eq!(ws, [(600, 300), (800, 400)]);
-        let big = DynamicImage::new_rgb8(4000, 3000);
-        let ws: Vec<u32> = widths(&big, &[600, 1200])
-            .iter()
-            .map(|i| i.width())
-            .collect();
-        assert_eq!(ws, [600, 1200]);
-        let small = DynamicImage::new_rgb8(300, 300);
-        let ws: Vec<u32> = widths(&small, &[600, 1200])
-            .iter()
-            .map(|i| i.width())
-            .collect();
-        assert_eq!(ws, [300]);
+    fn rows_with_string_keys_decode() {
+        let row = r#"{"sets":{"square":{"fallback_type":"image/jpeg","fallback":[{"name":"727c4decfd85a58c-100.jpg","width":100,"height":100}],"webp":[{"name":"727c4decfd85a58c-100.webp","width":100,"height":100}]},"wide":{"fallback_type":"image/jpeg","fallback":[{"name":"0c49896b2f7d7c54-191.jpg","width":191,"height":100}],"webp":[]}}}"#;
+        let p: Processed = serde_json::from_str(row).unwrap();
+        assert_eq!(
+            p.sets.keys().copied().collect::<Vec<_>>(),
+            [Role::Square, Role::Wide]
+        );
+        assert_eq!(p.sets[&Role::Wide].largest().width, 191);
+        assert_eq!(serde_json::to_string(&p).unwrap(), row);
+        for (json, role) in [
+            (
+                r#"{"sets":{"inline":{"fallback_type":"image/gif","fallback":[],"webp":[]}}}"#,
+                Role::Inline,
+            ),
+            (
+                r#"{"sets":{"icon":{"fallback_type":"image/png","fallback":[],"webp":[]}}}"#,
+                Role::Icon,
+            ),
+        ] {
+            let p: Processed = serde_json::from_str(json).unwrap();
+            assert!(p.sets.contains_key(&role), "{json}");
+        }
+        assert!(
+            serde_json::from_str::<Processed>(
+                r#"{"sets":{"banner":{"fallback_type":"","fallback":[],"webp":[]}}}"#
+            )
+            .is_err()
+        );
     }
 
+    /// Ordered, compared and hashed as their names, so a map keyed by role can be
+    /// looked up by name.
     #[test]
-    fn crops_have_the_ratio() {
-        let img = DynamicImage::new_rgb8(4000, 3000);
-        let wide: Vec<(u32, u32)> = crops(&img, WIDE_RATIO, 240)
-            .iter()
-            .map(|i| (i.width(), i.height()))
-            .collect();
-        assert_eq!(wide, [(240, 126), (480, 251)]);
-        let square: Vec<(u32, u32)> = crops(&img, 1.0, 120)
-            .iter()
-            .map(|i| (i.width(), i.height()))
-            .collect();
-        assert_eq!(square, [(120, 120), (240, 240)]);
-        let tiny = DynamicImage::new_rgb8(100, 50);
-        let sq: Vec<(u32, u32)> = crops(&tiny, 1.0, 120)
-            .iter()
-            .map(|i| (i.width(), i.height()))
-            .collect();
-        assert_eq!(sq, [(50, 50)]);
+    fn roles_agree_with_their_names() {
+        let roles = [Role::Icon, Role::Inline, Role::Square, Role::Wide];
+        for a in roles {
+            assert_eq!(a.to_string(), a.as_str());
+            for b in roles {
+                assert_eq!(a.cmp(&b), a.as_str().cmp(b.as_str()));
+            }
+        }
+        let hash = |h: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+            let mut s = std::collections::hash_map::DefaultHasher::new();
+            h(&mut s);
+            s.finish()
+        };
+        assert_eq!(hash(&|s| Role::Wide.hash(s)), hash(&|s| "wide".hash(s)));
+        let sets: BTreeMap<Role, u8> = [(Role::Wide, 1), (Role::Square, 2)].into();
+        assert_eq!(sets.get("wide"), Some(&1));
+        assert_eq!(sets.get("icon"), None);
     }
 }
