@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::content::Segment;
 use crate::enrich::cards::{self, Card};
-use crate::enrich::images::{self, Images, Purpose};
+use crate::enrich::images::{self, Images, Purpose, Role};
 use crate::model::{Entry, SiteModel};
 
 use super::renderer::Renderer;
@@ -66,14 +66,14 @@ impl Renderer<'_> {
             Some(_) => {
                 let card_image = processed(Purpose::Card, &meta.image);
                 let icon = processed(Purpose::Icon, &Some(meta.icon.clone()))
-                    .and_then(|p| p.sets.get("icon"))
+                    .and_then(|p| p.sets.get(&Role::Icon))
                     .map(|set| format!("{prefix}{}", set.largest().name));
                 (
                     card_image
-                        .and_then(|p| p.sets.get("wide"))
+                        .and_then(|p| p.sets.get(&Role::Wide))
                         .map(|s| PictureView::from_set(&prefix, s)),
                     card_image
-                        .and_then(|p| p.sets.get("square"))
+                        .and_then(|p| p.sets.get(&Role::Square))
                         .map(|s| PictureView::from_set(&prefix, s)),
                     icon,
                 )

@@ -3,7 +3,7 @@
 
 use crate::content::Segment;
 use crate::content::markdown::link_paragraph;
-use crate::enrich::images::{self, Images, Purpose};
+use crate::enrich::images::{self, Images, Purpose, Role};
 use crate::model::Entry;
 use crate::util::escape_html;
 
@@ -45,11 +45,11 @@ impl Renderer<'_> {
                     if !images::is_remote(&raw) {
                         return Ok(());
                     }
-                    let url = crate::util::unescape_html(raw.trim());
+                    let url = images::src_url(&raw);
                     let ready = images
                         .ready
                         .get(&(Purpose::Inline, url.clone()))
-                        .and_then(|p| p.sets.get("inline"));
+                        .and_then(|p| p.sets.get(&Role::Inline));
                     match ready {
                         Some(set) => {
                             let largest = set.largest();

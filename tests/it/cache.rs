@@ -112,7 +112,7 @@ fn a_format_1_cache_is_upgraded_in_place_and_keeps_cards_and_images() {
         owners,
         [
             ("cards".to_string(), 1),
-            ("images".to_string(), 1),
+            ("images".to_string(), 2),
             ("output".to_string(), 1),
             ("related".to_string(), 2)
         ]

@@ -243,3 +243,24 @@ fn a_read_only_cache_is_used_as_it_is_with_a_warning() {
     assert_eq!(std::fs::read(&cache).unwrap(), before);
     assert!(!site.root().join(".enishi/cache.sqlite.corrupt").exists());
 }
+
+#[test]
+fn a_bracketed_ipv6_image_url_is_read_as_written_and_refused() {
+    let site = TestSite::new();
+    site.post(
+        "a",
+        "title: IPv6\ndate: 2024-01-02",
+        "![ループバック](http://[::1]/x.png)\n\n![NAT64](http://[64:ff9b::7f00:1]/y.png)\n",
+    );
+    let report = site.build();
+    let lines: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].contains("image http://[::1]/x.png: ::1 is a private"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("image http://[64:ff9b::7f00:1]/y.png: 64:ff9b::7f00:1 is a private"),
+        "{lines:?}"
+    );
+}

@@ -208,6 +208,59 @@ fn a_png_over_max_alloc_is_refused_before_decoding() {
 }
 
 #[test]
+fn a_refused_original_is_remembered_under_the_limits_in_force() {
+    let s = TestServer::start();
+    let url = serve(&s, "/zeros.png", "image/png", zero_png(12_000, 12_000));
+    let site = site("max_alloc_mb = 64\n");
+    let post = |body: &str| {
+        site.post(
+            "a",
+            "title: ゼロ\ndate: 2024-01-02",
+            &format!("![ゼロ]({url})\n\n{body}\n"),
+        );
+    };
+    post("一回目。");
+    site.build();
+    let db = rusqlite::Connection::open(site.root().join(".enishi/cache.sqlite")).unwrap();
+    let refusals = || -> i64 {
+        db.query_row("SELECT count(*) FROM image_refusals", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(refusals(), 1);
+    // The next build takes the refusal from the cache instead of reading the image.
+    db.execute(
+        "UPDATE image_refusals SET reason = 'remembered by the test'",
+        [],
+    )
+    .unwrap();
+    post("二回目。");
+    let report = site.build();
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0]
+            .message
+            .ends_with("remembered by the test"),
+        "{}",
+        report.warnings[0]
+    );
+    // Other limits: the original is looked at again.
+    site.write(
+        "site.toml",
+        format!(
+            "{}\n[links]\nallow_private_hosts = true\n\n[images]\nmax_alloc_mb = 65\n",
+            crate::common::SITE_TOML
+        ),
+    );
+    let report = site.build();
+    assert!(
+        report.warnings[0].message.contains("max_alloc_mb is 65"),
+        "{}",
+        report.warnings[0]
+    );
+    assert_eq!(refusals(), 2);
+}
+
+#[test]
 fn an_animation_over_the_frame_cap_is_refused() {
     let s = TestServer::start();
     // 100 frames of a 1000×1000 screen: 100 million frame pixels, over the 67 million

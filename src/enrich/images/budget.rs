@@ -4,9 +4,9 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use super::Purpose;
 use super::codec::Header;
 use super::resize::{crop_plan, resize_scratch, width_sizes};
+use super::types::Purpose;
 use crate::config::ImagesConfig;
 
 const MIB: u64 = 1024 * 1024;
@@ -98,10 +98,10 @@ pub(super) fn footprint(
     let sets: Vec<SetCost> = match purpose {
         Purpose::Inline => vec![widths_cost(w, h, &settings.widths)],
         Purpose::Card => vec![
-            crops_cost(w, h, super::WIDE_RATIO, settings.card_wide_width),
+            crops_cost(w, h, super::types::WIDE_RATIO, settings.card_wide_width),
             crops_cost(w, h, 1.0, settings.card_square_width),
         ],
-        Purpose::Icon => vec![icon_cost(w, h, super::ICON_SIDE)],
+        Purpose::Icon => vec![icon_cost(w, h, super::types::ICON_SIDE)],
     };
     // The sets are made one after the other.
     let processing = sets

@@ -1,6 +1,6 @@
 //! Finding remote `<img>`s in posts, and writing `srcset`.
 
-use super::{ImageUse, Purpose, Variant};
+use super::types::{ImageUse, Purpose, Variant};
 use crate::content::Segment;
 use crate::model::SiteModel;
 
@@ -25,6 +25,29 @@ pub fn remote_img_srcs(html: &str) -> Vec<String> {
     found
 }
 
+/// The URL an `<img src>` names: entities decoded, and an IPv6 host's brackets,
+/// which the Markdown renderer percent-encodes (`http://%5B::1%5D/`), restored.
+pub fn src_url(raw: &str) -> String {
+    let url = crate::util::unescape_html(raw.trim());
+    let Some(scheme_end) = url.find("://") else {
+        return url;
+    };
+    let host_start = scheme_end + 3;
+    let host_end = url[host_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| host_start + i);
+    let host = &url[host_start..host_end];
+    if !host.contains("%5B") && !host.contains("%5b") {
+        return url;
+    }
+    let host = host
+        .replace("%5B", "[")
+        .replace("%5b", "[")
+        .replace("%5D", "]")
+        .replace("%5d", "]");
+    format!("{}{host}{}", &url[..host_start], &url[host_end..])
+}
+
 pub fn is_remote(src: &str) -> bool {
     let s = src.trim_start();
     s.get(..7)
@@ -44,7 +67,7 @@ pub fn inline_uses(model: &SiteModel) -> Vec<ImageUse> {
                 continue;
             }
             for raw in remote_img_srcs(html) {
-                let url = crate::util::unescape_html(raw.trim());
+                let url = src_url(&raw);
                 let line = doc
                     .markdown
                     .find(&url)
@@ -70,4 +93,26 @@ pub fn srcset(prefix: &str, variants: &[Variant]) -> String {
         .map(|v| format!("{prefix}{} {}w", v.name, v.width))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn img_srcs_become_urls() {
+        assert_eq!(
+            src_url(" https://a.jp/x?a=1&amp;b=2 "),
+            "https://a.jp/x?a=1&b=2"
+        );
+        assert_eq!(
+            src_url("http://%5B::1%5D:8080/a.png"),
+            "http://[::1]:8080/a.png"
+        );
+        // Only the host: an encoded bracket in the path stays as written.
+        assert_eq!(
+            src_url("http://a.jp/%5Bx%5D.png"),
+            "http://a.jp/%5Bx%5D.png"
+        );
+    }
 }

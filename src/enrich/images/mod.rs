@@ -20,15 +20,14 @@
 
 mod budget;
 mod codec;
+mod files;
 mod html;
 mod resize;
+mod types;
 mod variants;
 
-use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,7 +35,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource};
@@ -45,13 +43,18 @@ use crate::config::{ImagesConfig, Site};
 use crate::report::{Reporter, Warning, WarningKind};
 use crate::store::{Store, Tables};
 
-pub use html::{inline_uses, is_remote, remote_img_srcs, srcset};
+pub use html::{inline_uses, is_remote, remote_img_srcs, src_url, srcset};
+pub use types::{ImageSet, ImageUse, Images, OUTPUT_DIR, Processed, Purpose, Role, Variant};
+
+use files::write_atomic;
+use types::{ENCODER_VERSION, Original};
 
 /// The image cache: one row per URL (the bytes live in `.enishi/images/originals/`),
 /// and the variants made from an original's bytes under given settings.
 pub const TABLES: Tables = Tables {
     owner: "images",
-    migrations: &["CREATE TABLE IF NOT EXISTS images (
+    migrations: &[
+        "CREATE TABLE IF NOT EXISTS images (
              url TEXT PRIMARY KEY,
              fetched_at INTEGER NOT NULL,
              content_hash TEXT,
@@ -65,7 +68,19 @@ pub const TABLES: Tables = Tables {
              spec TEXT NOT NULL,
              sets TEXT NOT NULL,
              PRIMARY KEY (content_hash, purpose, spec)
-         )"],
+         )",
+        // Originals that could not be made into variants, so they are not decoded
+        // again on every build (keyed by the limits in force; retried after the
+        // failure TTL or when the limits change).
+        "CREATE TABLE IF NOT EXISTS image_refusals (
+             content_hash TEXT NOT NULL,
+             purpose TEXT NOT NULL,
+             limits TEXT NOT NULL,
+             reason TEXT NOT NULL,
+             refused_at INTEGER NOT NULL,
+             PRIMARY KEY (content_hash, purpose, limits)
+         )",
+    ],
 };
 
 /// The engine's view of remote images: the `images` table, and one original per URL
@@ -200,6 +215,54 @@ fn load_image_sets(store: &Store, spec: &str) -> Result<HashMap<(Purpose, String
     Ok(out)
 }
 
+/// Refusals made under `limits`: why, and when (Unix seconds).
+fn load_refusals(store: &Store, limits: &str) -> Result<HashMap<ImageKey, (String, i64)>> {
+    let mut stmt = store.conn().prepare(
+        "SELECT content_hash, purpose, reason, refused_at FROM image_refusals WHERE limits = ?1",
+    )?;
+    let rows = stmt.query_map(params![limits], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (hash, purpose, reason, at) = row?;
+        if let Ok(purpose) = serde_json::from_str::<Purpose>(&purpose) {
+            out.insert((purpose, hash), (reason, at));
+        }
+    }
+    Ok(out)
+}
+
+fn save_refusals(store: &mut Store, limits: &str, refused: &[(ImageKey, String)]) -> Result<()> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let now = chrono::Utc::now().timestamp();
+    store.write(|tx| {
+        let mut put = tx.prepare_cached(
+            "INSERT INTO image_refusals (content_hash, purpose, limits, reason, refused_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(content_hash, purpose, limits) DO UPDATE SET
+                 reason = excluded.reason, refused_at = excluded.refused_at",
+        )?;
+        for ((purpose, hash), reason) in refused {
+            put.execute(params![
+                hash,
+                serde_json::to_string(purpose)?,
+                limits,
+                reason,
+                now
+            ])?;
+        }
+        Ok(())
+    })
+}
+
 fn save_image_sets(
     store: &mut Store,
     spec: &str,
@@ -223,134 +286,6 @@ fn save_image_sets(
         }
         Ok(())
     })
-}
-
-/// Where the output files go, under the output root.
-pub const OUTPUT_DIR: &str = "_img";
-/// Bumped when encoding changes, so old variants are not reused.
-const ENCODER_VERSION: u32 = 1;
-/// The ratio of a wide card image (Open Graph's 1200×630).
-const WIDE_RATIO: f64 = 1.91;
-/// The side of a card's site icon.
-const ICON_SIDE: u32 = 32;
-
-/// What an image is used as; each use has its own sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Purpose {
-    /// An image in a post's body: the configured widths, for srcset.
-    Inline,
-    /// A link card's picture: 1.91:1 and 1:1 crops at 1× and 2×.
-    Card,
-    /// A link card's site icon: 32 px.
-    Icon,
-}
-
-/// One written file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Variant {
-    /// File name under `/_img/`.
-    pub name: String,
-    pub width: u32,
-    pub height: u32,
-}
-
-/// One picture at several widths: WebP and a fallback, both ascending by width.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageSet {
-    /// `image/jpeg`, `image/png` or `image/gif`.
-    pub fallback_type: String,
-    pub fallback: Vec<Variant>,
-    /// Empty for animated GIFs.
-    pub webp: Vec<Variant>,
-}
-
-impl ImageSet {
-    /// The largest fallback variant: what `src`, `width` and `height` name.
-    pub fn largest(&self) -> &Variant {
-        self.fallback
-            .last()
-            .expect("an image set has at least one variant")
-    }
-}
-
-/// The sets made from one image for one purpose.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Processed {
-    /// Inline: `Role::Inline`. Card: `Wide` and `Square`. Icon: `Icon`.
-    pub sets: BTreeMap<Role, ImageSet>,
-}
-
-/// Which picture of a [`Processed`] a set is. The lowercase names are the keys of
-/// cached `image_sets` rows and part of every variant's file name: they never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    // In the order of their names, so that ordering a map by role orders it as the
-    // names did (the JSON of a row is unchanged) and `Borrow<str>` is sound.
-    /// A card's site icon.
-    Icon,
-    /// An image in a post's body.
-    Inline,
-    /// A card's picture, 1:1.
-    Square,
-    /// A card's picture, 1.91:1.
-    Wide,
-}
-
-impl Role {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Icon => "icon",
-            Role::Inline => "inline",
-            Role::Square => "square",
-            Role::Wide => "wide",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Hashed as its name, so that `Borrow<str>` agrees with `Hash`.
-impl Hash for Role {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-/// `sets.get("wide")` still finds `Role::Wide`.
-impl Borrow<str> for Role {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// One place an image is used, for the warning if it cannot be made.
-#[derive(Debug, Clone)]
-pub struct ImageUse {
-    pub purpose: Purpose,
-    pub url: String,
-    pub source: String,
-    pub line: usize,
-}
-
-#[derive(Debug, Default)]
-pub struct Images {
-    /// Ready images by purpose and URL; a missing key means "could not be made".
-    pub ready: HashMap<(Purpose, String), Processed>,
-    /// Output path (`_img/…`) → file in the cache folder.
-    pub files: BTreeMap<String, PathBuf>,
-    pub requests: usize,
-    /// Variants encoded in this run (zero when all came from the cache).
-    pub encoded: usize,
-    /// Bytes of the originals used, and of the largest variant of each.
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    /// Uses whose image `Mode::Offline` found no cache entry for (for `serve`).
-    pub uncached: Vec<ImageUse>,
 }
 
 /// Fetches, processes and caches every image in `uses`.
@@ -395,6 +330,10 @@ pub fn resolve(
         }
     }
     let known = load_image_sets(store, &spec)?;
+    let limits = limits_key(settings, &spec);
+    let refused = load_refusals(store, &limits)?;
+    let (_, retry_secs) = Freshness::of(&site.config.links).seconds();
+    let now = chrono::Utc::now().timestamp();
     let encoded = AtomicUsize::new(0);
     let budget = budget::DecodeBudget::new(settings);
     let made: Vec<(ImageKey, Made)> = wanted
@@ -412,17 +351,25 @@ pub fn resolve(
             {
                 return ((purpose, url.to_string()), Ok((p.clone(), false)));
             }
-            let result =
-                variants::process(&dir, original, purpose, settings, &budget).map(|(p, n)| {
+            // Refused before under these limits: not decoded again until retried.
+            if let Some((reason, at)) = refused.get(&key)
+                && now - at < retry_secs
+            {
+                return ((purpose, url.to_string()), Err((reason.clone(), false)));
+            }
+            let result = variants::process(&dir, original, purpose, settings, &budget)
+                .map(|(p, n)| {
                     encoded.fetch_add(n, Ordering::Relaxed);
                     (p, true)
-                });
+                })
+                .map_err(|reason| (reason, true));
             ((purpose, url.to_string()), result)
         })
         .collect();
     out.encoded = encoded.into_inner();
 
     let mut new_sets = Vec::new();
+    let mut new_refusals = Vec::new();
     let mut failed: HashMap<(Purpose, String), String> = HashMap::new();
     for ((purpose, url), result) in made {
         match result {
@@ -444,12 +391,17 @@ pub fn resolve(
                 }
                 out.ready.insert((purpose, url), processed);
             }
-            Err(reason) => {
+            Err((reason, new)) => {
+                if new {
+                    let hash = originals[url.as_str()].as_ref().expect("fetched");
+                    new_refusals.push(((purpose, hash.content_hash.clone()), reason.clone()));
+                }
                 failed.insert((purpose, url), reason);
             }
         }
     }
     save_image_sets(store, &spec, &new_sets)?;
+    save_refusals(store, &limits, &new_refusals)?;
 
     for u in uses {
         let reason = match originals.get(u.url.as_str()) {
@@ -482,6 +434,15 @@ fn all_variants(set: &ImageSet) -> impl Iterator<Item = &Variant> {
     set.fallback.iter().chain(&set.webp)
 }
 
+/// Everything that decides whether an original is refused: the variants' spec and
+/// the decode limits.
+fn limits_key(s: &ImagesConfig, spec: &str) -> String {
+    format!(
+        "{spec};dim={};alloc={};budget={}",
+        s.max_dimension, s.max_alloc_mb, s.decode_budget_mb
+    )
+}
+
 /// Everything the variants depend on besides the original's bytes.
 fn spec_key(s: &ImagesConfig) -> String {
     format!(
@@ -492,17 +453,10 @@ fn spec_key(s: &ImagesConfig) -> String {
 
 type ImageKey = (Purpose, String);
 /// Variants for one key, and whether they were encoded in this run.
-type Made = std::result::Result<(Processed, bool), String>;
+/// Or why not, and whether that was found out in this run (and is to be remembered).
+type Made = std::result::Result<(Processed, bool), (String, bool)>;
 /// The original of each URL, or why there is none.
 type OriginalsByUrl = HashMap<String, std::result::Result<Original, String>>;
-
-/// An original on disk.
-#[derive(Debug, Clone)]
-struct Original {
-    path: PathBuf,
-    content_hash: String,
-    bytes: u64,
-}
 
 fn original_path(dir: &Path, url: &str) -> PathBuf {
     dir.join("originals")
@@ -542,85 +496,4 @@ fn originals(
         })
         .collect();
     Ok((originals, batch.requests, batch.uncached))
-}
-
-/// Writes through a temporary file renamed into place, so a reader never sees half a
-/// file. The temporary name is unique per write: two URLs with the same bytes make
-/// the same variant files, possibly at the same moment.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
-}
-
-/// A short name for a variant: its original's hash prefix, what it is, and the encoder.
-fn short_hash(prefix: &str, what: &str) -> String {
-    blake3::hash(format!("{prefix}:{what}:{ENCODER_VERSION}").as_bytes()).to_hex()[..16].to_string()
-}
-
-fn write_variant(dir: &Path, name: &str, bytes: &[u8]) -> std::result::Result<(), String> {
-    write_atomic(&dir.join(name), bytes).map_err(|e| format!("{e:#}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Rows written when the roles were strings still decode, and encode back to the
-    /// same JSON.
-    #[test]
-    fn rows_with_string_keys_decode() {
-        let row = r#"{"sets":{"square":{"fallback_type":"image/jpeg","fallback":[{"name":"727c4decfd85a58c-100.jpg","width":100,"height":100}],"webp":[{"name":"727c4decfd85a58c-100.webp","width":100,"height":100}]},"wide":{"fallback_type":"image/jpeg","fallback":[{"name":"0c49896b2f7d7c54-191.jpg","width":191,"height":100}],"webp":[]}}}"#;
-        let p: Processed = serde_json::from_str(row).unwrap();
-        assert_eq!(
-            p.sets.keys().copied().collect::<Vec<_>>(),
-            [Role::Square, Role::Wide]
-        );
-        assert_eq!(p.sets[&Role::Wide].largest().width, 191);
-        assert_eq!(serde_json::to_string(&p).unwrap(), row);
-        for (json, role) in [
-            (
-                r#"{"sets":{"inline":{"fallback_type":"image/gif","fallback":[],"webp":[]}}}"#,
-                Role::Inline,
-            ),
-            (
-                r#"{"sets":{"icon":{"fallback_type":"image/png","fallback":[],"webp":[]}}}"#,
-                Role::Icon,
-            ),
-        ] {
-            let p: Processed = serde_json::from_str(json).unwrap();
-            assert!(p.sets.contains_key(&role), "{json}");
-        }
-        assert!(
-            serde_json::from_str::<Processed>(
-                r#"{"sets":{"banner":{"fallback_type":"","fallback":[],"webp":[]}}}"#
-            )
-            .is_err()
-        );
-    }
-
-    /// Ordered, compared and hashed as their names, so a map keyed by role can be
-    /// looked up by name.
-    #[test]
-    fn roles_agree_with_their_names() {
-        let roles = [Role::Icon, Role::Inline, Role::Square, Role::Wide];
-        for a in roles {
-            assert_eq!(a.to_string(), a.as_str());
-            for b in roles {
-                assert_eq!(a.cmp(&b), a.as_str().cmp(b.as_str()));
-            }
-        }
-        let hash = |h: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
-            let mut s = std::collections::hash_map::DefaultHasher::new();
-            h(&mut s);
-            s.finish()
-        };
-        assert_eq!(hash(&|s| Role::Wide.hash(s)), hash(&|s| "wide".hash(s)));
-        let sets: BTreeMap<Role, u8> = [(Role::Wide, 1), (Role::Square, 2)].into();
-        assert_eq!(sets.get("wide"), Some(&1));
-        assert_eq!(sets.get("icon"), None);
-    }
 }

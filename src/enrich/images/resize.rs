@@ -168,7 +168,7 @@ mod tests {
     fn crops_have_the_ratio() {
         let img = DynamicImage::new_rgb8(4000, 3000);
         assert_eq!(
-            dims(&crops(&img, super::super::WIDE_RATIO, 240)),
+            dims(&crops(&img, super::super::types::WIDE_RATIO, 240)),
             [(240, 126), (480, 251)]
         );
         assert_eq!(dims(&crops(&img, 1.0, 120)), [(120, 120), (240, 240)]);

@@ -9,11 +9,9 @@ use image::DynamicImage;
 
 use super::budget::{DecodeBudget, footprint};
 use super::codec::{self, Header};
+use super::files::{short_hash, write_variant};
 use super::resize::{crops, fit, widths};
-use super::{
-    ICON_SIDE, ImageSet, Original, Processed, Purpose, Role, Variant, WIDE_RATIO, short_hash,
-    write_variant,
-};
+use super::types::{ICON_SIDE, ImageSet, Original, Processed, Purpose, Role, Variant, WIDE_RATIO};
 use crate::config::ImagesConfig;
 
 const MIB: u64 = 1024 * 1024;
