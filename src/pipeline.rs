@@ -470,6 +470,13 @@ fn generate_with(
         related,
         mut store,
     } = analyzed;
+    // The term vectors serve `related --explain` only: free them before rendering.
+    let related::Outcome {
+        links: related_links,
+        tokenized,
+        ..
+    } = related;
+    crate::util::return_freed_memory();
     let theme = Theme::resolve(&site)?;
     let renderer = Renderer::new(&site, theme.clone());
     // Started only if something is fetched.
@@ -485,7 +492,7 @@ fn generate_with(
         None
     };
     t.stage("images");
-    let pages = renderer.render_site(&model, &related.links, &cards.cards, images.as_ref())?;
+    let pages = renderer.render_site(&model, &related_links, &cards.cards, images.as_ref())?;
     t.stage("render");
 
     let output = output_folder(opts);
@@ -496,7 +503,7 @@ fn generate_with(
         files: pages.len() + files.len(),
         posts: model.posts.len(),
         skipped: model.skipped.len(),
-        tokenized: related.tokenized,
+        tokenized,
         link_requests: cards.requests,
         image_requests: images.as_ref().map_or(0, |i| i.requests),
         images_encoded: images.as_ref().map_or(0, |i| i.encoded),

@@ -164,12 +164,21 @@ impl Timer {
     pub fn stage(&mut self, name: &str) {
         if self.on {
             eprintln!(
-                "timing: {name:<10} {:>7.1} ms",
-                self.last.elapsed().as_secs_f64() * 1000.0
+                "timing: {name:<10} {:>7.1} ms{}",
+                self.last.elapsed().as_secs_f64() * 1000.0,
+                resident_mb().map_or(String::new(), |mb| format!("  (resident {mb} MB)"))
             );
         }
         self.last = Instant::now();
     }
+}
+
+/// Memory resident now (Linux), for the timings.
+fn resident_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 #[cfg(test)]

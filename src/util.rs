@@ -66,6 +66,16 @@ pub fn display_rel(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// Hands memory freed by a finished stage back to the system, so the next stage's
+/// peak does not stack on top of it (glibc keeps freed memory otherwise).
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// An error and its causes on one line, without repeating a cause that an outer
 /// message already quotes.
 pub fn one_line(e: &anyhow::Error) -> String {

@@ -309,6 +309,8 @@ pub fn apply(
     store: &mut Store,
     produced: Vec<(String, Produced)>,
 ) -> Result<WriteSummary> {
+    // Nothing in the folder: a cold write.
+    let cold = fs::read_dir(target).map_or(true, |mut entries| entries.next().is_none());
     fs::create_dir_all(target)
         .with_context(|| format!("{}: cannot create the output folder", target.display()))?;
     let manifest = load(store, target)?;
@@ -342,7 +344,7 @@ pub fn apply(
     extras.par_iter().for_each(|p| {
         let _ = fs::remove_file(p);
     });
-    let written = write_all(target, decisions)?;
+    let written = write_all(target, decisions, cold)?;
     if !extras.is_empty() {
         remove_empty_folders(target);
     }
@@ -364,29 +366,38 @@ pub fn apply(
 /// killed write is repaired by the next build).
 const STOP_AFTER_ENV: &str = "ENISHI_TEST_STOP_AFTER_WRITES";
 
-/// Writes what changed (folders first, in order, then files in parallel); returns
-/// every file's record and whether it was written now.
+/// Writes what changed: folders first (each once, parents before children), then
+/// files in parallel. Into a folder that was empty (`cold`) files are written in
+/// place; otherwise through a temporary name, so a reader of the old site never sees
+/// half a file. Returns every file's record and whether it was written now.
 fn write_all(
     target: &Path,
     decisions: Vec<(String, Decision)>,
+    cold: bool,
 ) -> Result<Vec<(String, Recorded, bool)>> {
-    let mut folders: Vec<PathBuf> = decisions
-        .iter()
-        .filter(|(_, d)| matches!(d, Decision::Write { .. }))
-        .filter_map(|(rel, _)| Path::new(rel).parent().map(Path::to_path_buf))
-        .filter(|p| !p.as_os_str().is_empty())
-        .collect();
+    let mut folders: Vec<&Path> = Vec::new();
+    for (rel, d) in &decisions {
+        if matches!(d, Decision::Write { .. }) {
+            folders.extend(Path::new(rel).ancestors().skip(1));
+        }
+    }
+    folders.retain(|p| !p.as_os_str().is_empty());
     folders.sort();
     folders.dedup();
-    for folder in &folders {
+    for folder in folders {
         let path = target.join(folder);
-        if !path.is_dir() {
+        if !cold && path.is_dir() {
+            continue;
+        }
+        if !cold && path.exists() {
             // A file where a folder must go (left by hand) gives way.
-            if path.exists() {
-                let _ = fs::remove_file(&path);
+            let _ = fs::remove_file(&path);
+        }
+        match fs::create_dir(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(anyhow!("{}: cannot create folder ({e})", path.display()));
             }
-            fs::create_dir_all(&path)
-                .map_err(|e| anyhow!("{}: cannot create folder ({e})", path.display()))?;
+            _ => {}
         }
     }
     let stop_after: Option<usize> = std::env::var(STOP_AFTER_ENV)
@@ -403,13 +414,15 @@ fn write_all(
                 source,
             } => {
                 let path = target.join(safe_rel(&rel)?);
-                write_replacing(&path, bytes.as_slice())?;
+                let (size, mtime_ns) = if cold {
+                    write_in_place(&path, bytes.as_slice())
+                } else {
+                    write_replacing(&path, bytes.as_slice())
+                }
+                .map_err(|e| anyhow!("{}: cannot write ({e})", path.display()))?;
                 if stop_after.is_some_and(|n| count.fetch_add(1, Ordering::SeqCst) + 1 >= n) {
                     std::process::exit(86);
                 }
-                let (size, mtime_ns) = stamp(&path).ok_or_else(|| {
-                    anyhow!("{}: written but cannot be read back", path.display())
-                })?;
                 let r = Recorded {
                     hash,
                     size,
@@ -422,16 +435,33 @@ fn write_all(
         .collect()
 }
 
-/// Writes through a temporary name in the same folder, renamed into place.
-fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes a new file and returns its size and mtime, read from the open file (one
+/// path lookup fewer than a `stat` after closing).
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
+    use std::io::Write;
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    let meta = file.metadata()?;
+    let mtime = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(std::io::Error::other)?
+        .as_nanos() as i64;
+    Ok((meta.len(), mtime))
+}
+
+/// Writes through a temporary name in the same folder, renamed into place (a
+/// rename keeps the mtime the write gave).
+fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.enishi-tmp"));
     if path.is_dir() {
         // A folder where a file must go (left by hand) gives way.
         let _ = fs::remove_dir_all(path);
     }
-    fs::write(&tmp, bytes).map_err(|e| anyhow!("{}: cannot write ({e})", path.display()))?;
-    fs::rename(&tmp, path).map_err(|e| anyhow!("{}: cannot write ({e})", path.display()))
+    let stamp = write_in_place(&tmp, bytes)?;
+    fs::rename(&tmp, path)?;
+    Ok(stamp)
 }
 
 /// Files under `target` that the build did not produce (removed pages, hand-made

@@ -206,6 +206,11 @@ pub fn compute_with(
         .map(Option::unwrap_or_default)
         .collect();
 
+    if memo.is_none() {
+        // A one-off run needs the tokenizers' per-thread state no more.
+        rayon::broadcast(|_| tokenize::release_thread_state());
+        crate::util::return_freed_memory();
+    }
     timings.stage("  tokenize");
     let weights = Weights {
         title: cfg.title_weight,

@@ -106,6 +106,13 @@ impl TermTable {
 /// so memory stays bounded on any input.
 const MAX_TERMS_PER_THREAD: usize = 500_000;
 
+/// Frees this thread's counting state (the lattice, word classes and term table a
+/// tokenizer keeps between posts). A build calls it on every worker once the
+/// analysis is done; `serve` keeps the state for the next save.
+pub fn release_thread_state() {
+    COUNTER.with(|cell| *cell.borrow_mut() = Counter::new(u64::MAX));
+}
+
 impl Counter {
     fn new(owner: u64) -> Counter {
         Counter {

@@ -54,12 +54,14 @@ impl<'a> Renderer<'a> {
         };
         let jobs = self.plan(model, related, &enriched)?;
         check_collisions(&jobs)?;
+        // Each job's context is dropped as soon as its page is rendered, so the
+        // contexts and the pages are not all held at once.
         let results: Vec<Result<OutputFile>> = jobs
-            .par_iter()
+            .into_par_iter()
             .map(|job| {
                 let text = self.render_template(job.template, &job.ctx)?;
                 Ok(OutputFile {
-                    path: job.path.clone(),
+                    path: job.path,
                     bytes: text.into_bytes(),
                 })
             })

@@ -502,4 +502,68 @@ mod tests {
         );
         assert_eq!(jpeg_frame(b"\xFF\xD8junk"), None);
     }
+
+    /// Small real images of every format, for the property test to damage.
+    fn seeds() -> Vec<Vec<u8>> {
+        let img = image::DynamicImage::ImageRgba8(image::RgbaImage::from_fn(7, 5, |x, y| {
+            image::Rgba([x as u8 * 30, y as u8 * 40, 99, 200])
+        }));
+        let mut out = vec![gif(9, 9, 3)];
+        for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::WebP] {
+            let img = if format == ImageFormat::Jpeg {
+                image::DynamicImage::ImageRgb8(img.to_rgb8())
+            } else {
+                img.clone()
+            };
+            let mut bytes = Vec::new();
+            img.write_to(&mut std::io::Cursor::new(&mut bytes), format)
+                .unwrap();
+            out.push(bytes);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Damaged real images and random bytes behind each format's signature:
+        /// sniffing, inspecting and decoding answer, and never panic or allocate
+        /// past the limits (a small `max_alloc_mb` keeps every case quick).
+        #[test]
+        fn any_bytes_are_sniffed_inspected_and_decoded_without_panic(
+            seed in 0usize..4,
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..12),
+            cut in proptest::option::of(0usize..4096),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let mut bytes = seeds().swap_remove(seed);
+            for (at, value) in flips {
+                let len = bytes.len();
+                bytes[at % len] = value;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.min(bytes.len()));
+            }
+            bytes.extend_from_slice(&tail);
+            let settings = ImagesConfig {
+                max_alloc_mb: 8,
+                max_dimension: 2000,
+                ..ImagesConfig::default()
+            };
+            if let Ok(format) = sniff(&bytes) {
+                let _ = is_complete(&bytes, format);
+                if format == ImageFormat::Gif {
+                    let _ = gif_layout(&bytes);
+                }
+                if let Ok(header) = inspect(&bytes, format, &settings) {
+                    proptest::prop_assert!(header.decode_bytes <= 8 * MIB);
+                    let _ = decode(&bytes, &header, &settings);
+                }
+            }
+        }
+    }
 }
