@@ -12,7 +12,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Result;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -23,7 +22,7 @@ use crate::report::{Reporter, Warning, WarningKind};
 use crate::store::{Store, Tables};
 
 use super::charset;
-use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource};
+use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource, RowTable};
 use super::fetch::{self, BodyLimit, Outcome, Validators};
 pub use super::ogp::PageMeta;
 
@@ -40,6 +39,11 @@ pub const TABLES: Tables = Tables {
      )"],
 };
 
+const CARD_ROWS: RowTable = RowTable {
+    table: "link_cards",
+    value_column: "card",
+};
+
 /// The engine's view of link cards: the `link_cards` table and one page read per URL.
 struct Cards {
     /// Bytes of HTML read at most.
@@ -52,75 +56,12 @@ impl Resource for Cards {
     const CACHE_NAME: &'static str = "link cache";
 
     fn load(&self, store: &Store, urls: &[&str]) -> Result<HashMap<String, Cached<Card>>> {
-        let mut stmt = store.conn().prepare_cached(
-            "SELECT fetched_at, card, error, etag, last_modified FROM link_cards WHERE url = ?1",
-        )?;
-        let mut out = HashMap::new();
-        for &url in urls {
-            let row = stmt.query_row(params![url], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            });
-            let (fetched_at, card, error, etag, last_modified) = match row {
-                Ok(row) => row,
-                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            // A row that does not decode is treated as missing and fetched again.
-            let result = match (card, error) {
-                (Some(json), _) => match serde_json::from_str::<Card>(&json) {
-                    Ok(card) => Ok(card),
-                    Err(_) => continue,
-                },
-                (None, Some(error)) => Err(error),
-                (None, None) => continue,
-            };
-            let validators = Validators {
-                etag,
-                last_modified,
-            };
-            out.insert(
-                url.to_string(),
-                Cached {
-                    fetched_at,
-                    result,
-                    validators,
-                },
-            );
-        }
-        Ok(out)
+        // A row that does not decode is treated as missing and fetched again.
+        CARD_ROWS.load(store, urls, |_, json| serde_json::from_str(&json).ok())
     }
 
     fn save(&self, store: &mut Store, rows: &[(String, Cached<Card>)]) -> Result<()> {
-        store.write(|tx| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO link_cards (url, fetched_at, card, error, etag, last_modified)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
-                     card = excluded.card, error = excluded.error, etag = excluded.etag,
-                     last_modified = excluded.last_modified",
-            )?;
-            for (url, row) in rows {
-                let (card, error) = match &row.result {
-                    Ok(card) => (Some(serde_json::to_string(card)?), None),
-                    Err(e) => (None, Some(e.as_str())),
-                };
-                put.execute(params![
-                    url,
-                    row.fetched_at,
-                    card,
-                    error,
-                    row.validators.etag,
-                    row.validators.last_modified
-                ])?;
-            }
-            Ok(())
-        })
+        CARD_ROWS.save(store, rows, |card| Ok(serde_json::to_string(card)?))
     }
 
     fn fetch(

@@ -67,6 +67,102 @@ pub trait Resource {
     ) -> impl Future<Output = Fetched<Self::Value>> + Send + 'static;
 }
 
+/// A resource's cache table: one row per URL with `fetched_at`, the value (as text)
+/// or the error, and the validators. Cards and images keep theirs this way.
+pub struct RowTable {
+    pub table: &'static str,
+    /// The column holding the value; NULL when the row records a failure.
+    pub value_column: &'static str,
+}
+
+impl RowTable {
+    /// The rows of these URLs. `decode` turns a stored value back into one; `None`
+    /// (a row that no longer decodes, a file that is gone) counts as no row.
+    pub fn load<T>(
+        &self,
+        store: &Store,
+        urls: &[&str],
+        decode: impl Fn(&str, String) -> Option<T>,
+    ) -> Result<HashMap<String, Cached<T>>> {
+        let mut stmt = store.conn().prepare_cached(&format!(
+            "SELECT fetched_at, {}, error, etag, last_modified FROM {} WHERE url = ?1",
+            self.value_column, self.table
+        ))?;
+        let mut out = HashMap::new();
+        for &url in urls {
+            let row = stmt.query_row(rusqlite::params![url], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            });
+            let (fetched_at, value, error, etag, last_modified) = match row {
+                Ok(row) => row,
+                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let result = match (value, error) {
+                (Some(value), _) => match decode(url, value) {
+                    Some(value) => Ok(value),
+                    None => continue,
+                },
+                (None, Some(error)) => Err(error),
+                (None, None) => continue,
+            };
+            let validators = Validators {
+                etag,
+                last_modified,
+            };
+            out.insert(
+                url.to_string(),
+                Cached {
+                    fetched_at,
+                    result,
+                    validators,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Saves rows (failures too) in one transaction.
+    pub fn save<T>(
+        &self,
+        store: &mut Store,
+        rows: &[(String, Cached<T>)],
+        encode: impl Fn(&T) -> Result<String>,
+    ) -> Result<()> {
+        let (table, column) = (self.table, self.value_column);
+        store.write(|tx| {
+            let mut put = tx.prepare_cached(&format!(
+                "INSERT INTO {table} (url, fetched_at, {column}, error, etag, last_modified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
+                     {column} = excluded.{column}, error = excluded.error,
+                     etag = excluded.etag, last_modified = excluded.last_modified"
+            ))?;
+            for (url, row) in rows {
+                let (value, error) = match &row.result {
+                    Ok(value) => (Some(encode(value)?), None),
+                    Err(e) => (None, Some(e.as_str())),
+                };
+                put.execute(rusqlite::params![
+                    url,
+                    row.fetched_at,
+                    value,
+                    error,
+                    row.validators.etag,
+                    row.validators.last_modified
+                ])?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// The outcome for a batch of URLs.
 pub struct Batch<T> {
     pub results: HashMap<String, std::result::Result<T, String>>,

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use rusqlite::params;
 use url::Url;
 
-use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource};
+use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource, RowTable};
 use super::fetch::{BodyLimit, Client, LazyFetcher, Outcome, Validators};
 use crate::config::{ImagesConfig, Site};
 use crate::report::{Reporter, Warning, WarningKind};
@@ -83,6 +83,11 @@ pub const TABLES: Tables = Tables {
     ],
 };
 
+const ORIGINAL_ROWS: RowTable = RowTable {
+    table: "images",
+    value_column: "content_hash",
+};
+
 /// The engine's view of remote images: the `images` table, and one original per URL
 /// saved under `.enishi/images/originals/` as it arrives. The cached value is the
 /// hash of the original's bytes.
@@ -98,67 +103,13 @@ impl Resource for Originals {
 
     /// Rows whose original is no longer on disk count as missing.
     fn load(&self, store: &Store, urls: &[&str]) -> Result<HashMap<String, Cached<String>>> {
-        let mut stmt = store.conn().prepare_cached(
-            "SELECT fetched_at, content_hash, error, etag, last_modified FROM images WHERE url = ?1",
-        )?;
-        let mut out = HashMap::new();
-        for &url in urls {
-            let row = stmt.query_row(params![url], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            });
-            let (fetched_at, hash, error, etag, last_modified) = match row {
-                Ok(row) => row,
-                Err(rusqlite::Error::QueryReturnedNoRows) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let result = match (hash, error) {
-                (Some(hash), _) if original_path(&self.dir, url).is_file() => Ok(hash),
-                (None, Some(error)) => Err(error),
-                _ => continue,
-            };
-            let validators = Validators {
-                etag,
-                last_modified,
-            };
-            out.insert(
-                url.to_string(),
-                Cached {
-                    fetched_at,
-                    result,
-                    validators,
-                },
-            );
-        }
-        Ok(out)
+        ORIGINAL_ROWS.load(store, urls, |url, hash| {
+            original_path(&self.dir, url).is_file().then_some(hash)
+        })
     }
 
     fn save(&self, store: &mut Store, rows: &[(String, Cached<String>)]) -> Result<()> {
-        store.write(|tx| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO images (url, fetched_at, content_hash, error, etag, last_modified)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(url) DO UPDATE SET fetched_at = excluded.fetched_at,
-                     content_hash = excluded.content_hash, error = excluded.error,
-                     etag = excluded.etag, last_modified = excluded.last_modified",
-            )?;
-            for (url, r) in rows {
-                put.execute(params![
-                    url,
-                    r.fetched_at,
-                    r.result.as_ref().ok(),
-                    r.result.as_ref().err(),
-                    r.validators.etag,
-                    r.validators.last_modified
-                ])?;
-            }
-            Ok(())
-        })
+        ORIGINAL_ROWS.save(store, rows, |hash| Ok(hash.clone()))
     }
 
     fn fetch(

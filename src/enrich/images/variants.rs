@@ -114,33 +114,24 @@ fn encode_set(
     for frame in frames {
         let (w, h) = (frame.width(), frame.height());
         let base = short_hash(prefix, &format!("{role}-{w}x{h}"));
-        let fallback_ext = if alpha { "png" } else { "jpg" };
-        let name = format!("{base}-{w}.{fallback_ext}");
-        write_variant(
-            out_dir,
-            &name,
-            &codec::encode_fallback(&frame, alpha, settings)?,
-        )?;
-        set.fallback.push(Variant {
-            name,
-            width: w,
-            height: h,
-        });
-        if role != Role::Icon {
-            let name = format!("{base}-{w}.webp");
-            write_variant(
-                out_dir,
-                &name,
-                &codec::encode_webp(&frame, alpha, settings)?,
-            )?;
-            set.webp.push(Variant {
+        // Writes one encoding of the frame; returns the variant naming it.
+        let mut write = |ext: &str, bytes: Vec<u8>| -> Result<Variant, String> {
+            let name = format!("{base}-{w}.{ext}");
+            write_variant(out_dir, &name, &bytes)?;
+            *encoded += 1;
+            Ok(Variant {
                 name,
                 width: w,
                 height: h,
-            });
-            *encoded += 1;
+            })
+        };
+        let fallback_ext = if alpha { "png" } else { "jpg" };
+        let fallback = codec::encode_fallback(&frame, alpha, settings)?;
+        set.fallback.push(write(fallback_ext, fallback)?);
+        if role != Role::Icon {
+            let webp = codec::encode_webp(&frame, alpha, settings)?;
+            set.webp.push(write("webp", webp)?);
         }
-        *encoded += 1;
     }
     Ok(set)
 }
