@@ -43,8 +43,6 @@ pub struct Rendered {
     pub text: String,
     /// Text of the top-level paragraphs only: what an automatic summary is cut from.
     pub prose: String,
-    /// Rendered HTML of the part before `<!--more-->`, when the marker is present.
-    pub summary_html: Option<String>,
     /// Plain text of the part before `<!--more-->`, when the marker is present.
     pub summary_text: Option<String>,
     pub headings: Vec<Heading>,
@@ -83,22 +81,13 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
         let mut scratch = Rendered::default();
         let mut scratch_ids = HeadingIds::default();
         let mut summary_text = String::new();
-        let events = transform(
+        transform(
             before_more,
             first_line,
             &mut scratch,
             &mut scratch_ids,
             &mut summary_text,
         );
-        let mut html = String::new();
-        pulldown_cmark::html::push_html(
-            &mut html,
-            events.into_iter().map(|e| match e {
-                Piece::Event(e) => e,
-                Piece::Card { url, .. } => Event::Html(link_paragraph(&url).into()),
-            }),
-        );
-        out.summary_html = Some(html);
         out.summary_text = Some(collapse_whitespace(&summary_text));
     }
     out
@@ -514,7 +503,6 @@ mod tests {
     fn more_marker_sets_summary() {
         let r = render("最初の段落。\n\n<!--more-->\n\n続き。\n", 1);
         assert_eq!(r.summary_text.as_deref(), Some("最初の段落。"));
-        assert!(r.summary_html.unwrap().contains("<p>最初の段落。</p>"));
     }
 
     #[test]
