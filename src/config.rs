@@ -269,6 +269,12 @@ impl Site {
                 path.display()
             ));
         }
+        if images.max_alloc_mb == 0 || images.decode_budget_mb == 0 || images.max_dimension == 0 {
+            return Err(anyhow!(
+                "{}: [images] max_alloc_mb, decode_budget_mb and max_dimension must be above 0 (set enabled = false to turn images off)",
+                path.display()
+            ));
+        }
         if config.paginate == 0 {
             return Err(anyhow!("{}: paginate must be at least 1", path.display()));
         }

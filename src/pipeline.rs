@@ -558,6 +558,24 @@ fn output_files(
             ));
         }
     }
+    // A static file where a page needs a folder, or the reverse (`static/about` beside
+    // the page `/about/`), cannot both be written either.
+    let mut named: Vec<(&str, String)> = pages
+        .iter()
+        .map(|p| (p.path.as_str(), format!("the page {}", p.path)))
+        .collect();
+    named.extend(
+        files
+            .keys()
+            .chain(bundles.keys())
+            .map(|k| (k.as_str(), format!("the static file {k}"))),
+    );
+    let everything: Vec<(&str, &str)> = named.iter().map(|(p, o)| (*p, o.as_str())).collect();
+    if let Some((_, owner, other)) = crate::model::folder_clash(&everything) {
+        return Err(anyhow!(
+            "{other} needs a folder where {owner} is written (rename or remove the static file)"
+        ));
+    }
     files.extend(bundles);
     if let Some(images) = images {
         for (rel, path) in &images.files {

@@ -264,3 +264,32 @@ fn a_bracketed_ipv6_image_url_is_read_as_written_and_refused() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn a_static_file_where_a_page_needs_a_folder_is_named() {
+    let site = TestSite::new();
+    site.post("a", "title: 記事\ndate: 2024-01-02", "本文。");
+    site.write(
+        "content/about.md",
+        "---\ntitle: このサイトについて\n---\n本文。\n",
+    );
+    site.write("static/about", "a file named like the page's folder");
+    let e = one_line_error(&site);
+    assert!(
+        e.contains(
+            "the page about/index.html needs a folder where the static file about is written"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn image_limits_of_zero_are_refused_in_the_config() {
+    let site = TestSite::with_config(&format!("{SITE_TOML}\n[images]\ndecode_budget_mb = 0\n"));
+    site.post("a", "title: 記事\ndate: 2024-01-02", "本文。");
+    let e = one_line_error(&site);
+    assert!(
+        e.contains("site.toml: [images]") && e.contains("above 0"),
+        "{e}"
+    );
+}
