@@ -34,6 +34,20 @@ pub fn of_files(site: &Site, options: &str) -> String {
             }
         }
     }
+    // The theme may live outside `themes/` (an absolute or `..` name).
+    let mut folders: Vec<PathBuf> = Vec::new();
+    let theme = site.root.join("themes").join(&site.config.theme);
+    if !theme.starts_with(site.root.join("themes")) || site.config.theme.contains("..") {
+        folders.push(theme);
+    }
+    for dir in folders {
+        let walk = walkdir::WalkDir::new(&dir).follow_links(true).into_iter();
+        files.extend(
+            walk.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path()),
+        );
+    }
     if let Some(dict) = &site.config.related.user_dictionary {
         files.push(site.root.join(dict));
     }
@@ -86,24 +100,4 @@ pub fn of_cache(store: &Store) -> Result<String> {
         state.push_str(&format!("{table}:{}:{};", row.0, row.1.unwrap_or(0)));
     }
     Ok(state)
-}
-
-/// When the first cached card or image expires (Unix seconds): a build online after
-/// that would fetch it again, so the site is not up to date any more.
-pub fn first_expiry(store: &Store, ok_secs: i64, failed_secs: i64) -> Result<Option<i64>> {
-    let mut first: Option<i64> = None;
-    for (table, ok_column) in [("link_cards", "card"), ("images", "content_hash")] {
-        let at: Option<i64> = store.conn().query_row(
-            &format!(
-                "SELECT min(fetched_at + CASE WHEN {ok_column} IS NULL THEN ?2 ELSE ?1 END) FROM {table}"
-            ),
-            rusqlite::params![ok_secs, failed_secs],
-            |r| r.get(0),
-        )?;
-        first = match (first, at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    Ok(first)
 }

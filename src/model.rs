@@ -64,7 +64,6 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     let mut warnings = Vec::new();
     let mut next_due: Option<DateTime<FixedOffset>> = None;
     for mut doc in docs {
-        warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         let future = doc.date.is_some_and(|d| d > opts.now);
         if !opts.drafts && (doc.front.draft || (doc.kind == Kind::Post && future)) {
             if future && !doc.front.draft && doc.kind == Kind::Post {
@@ -76,6 +75,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
             skipped.push(doc.source.clone());
             continue;
         }
+        warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         let path = match doc.kind {
             Kind::Post => expand_permalink(&site.config.permalink, &doc, site),
             Kind::Page => {

@@ -12,7 +12,6 @@ use rayon::prelude::*;
 
 use crate::audit;
 use crate::config::Site;
-use crate::enrich::engine::Freshness;
 use crate::enrich::fetch::LazyFetcher;
 use crate::enrich::{Mode, cards, images};
 use crate::inputs;
@@ -187,6 +186,8 @@ pub struct Generated {
     pub store: Option<Store>,
     /// When the first post left out for its future date comes due (Unix seconds).
     pub next_due: Option<i64>,
+    /// When the first card or image used stops being fresh (Unix seconds).
+    pub first_expiry: Option<i64>,
 }
 
 /// Link cards and images missing from the cache, for `serve` to fetch in the background.
@@ -260,8 +261,9 @@ pub fn fetch_uncached(
 pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     let started = Instant::now();
     let output = output_folder(opts);
-    Disk::recover(&output);
     let site = Site::load(&opts.source, opts.base_url.as_deref())?;
+    check_output_folder(&site, &output)?;
+    Disk::recover(&output);
     let files = inputs::of_files(&site, &options_key(opts, &output));
     // One connection for the whole build.
     let store = open_cache(&site, reporter)?;
@@ -277,31 +279,54 @@ pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
         Some(store) => store,
         None => open_cache(&generated.site, reporter)?,
     };
-    let next_due = generated.next_due;
+    let next_due = match opts.links {
+        // Offline, an expired card is used as it is: only posts come due.
+        Mode::Online => [generated.next_due, generated.first_expiry]
+            .into_iter()
+            .flatten()
+            .min(),
+        Mode::Offline | Mode::Refresh => generated.next_due,
+    };
     let mut disk = Disk::new(&output, store, opts.clean);
     let mut report = publish(generated, &mut disk, opts.strict, reporter)?;
-    remember(
-        disk.store(),
-        &site,
-        opts,
-        &output,
-        &files,
-        next_due,
-        &report,
-    )?;
+    remember(disk.store(), &output, &files, next_due, &report)?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The output folder is emptied of whatever the build does not produce, so it must
+/// not be (or hold, or sit inside) the site's own files.
+fn check_output_folder(site: &Site, output: &Path) -> Result<()> {
+    let absolute = |p: &Path| -> PathBuf {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        // Resolve what exists (symbolic links, `..`); keep the rest as written.
+        p.canonicalize().unwrap_or(p)
+    };
+    let out = absolute(output);
+    let root = absolute(&site.root);
+    let cache_dir = absolute(site.cache_path().parent().unwrap_or(&site.root));
+    let inside_sources = ["content", "static", "templates", "themes", "dictionaries"]
+        .iter()
+        .any(|d| out.starts_with(root.join(d)));
+    if root.starts_with(&out) || cache_dir.starts_with(&out) || inside_sources {
+        return Err(anyhow!(
+            "{}: the output folder would hold the site's own files (site.toml, content/, the cache), and a build removes whatever it does not produce there; choose a folder of its own such as public/",
+            output.display()
+        ));
+    }
+    Ok(())
 }
 
 /// What the build options change in the output, as part of the inputs' fingerprint.
 /// `--refresh-links` is never up to date, so it needs no place here.
 fn options_key(opts: &BuildOptions, output: &Path) -> String {
     format!(
-        "drafts={};base_url={:?};links={:?};output={}",
+        "drafts={};base_url={:?};links={:?};output={};now={:?}",
         opts.drafts,
         opts.base_url,
         opts.links,
-        output.display()
+        output.display(),
+        opts.now
     )
 }
 
@@ -345,7 +370,9 @@ fn up_to_date(
     if !incremental::verify(store, output)? {
         return Ok(None);
     }
-    reporter.extend(remembered.warnings.iter().cloned());
+    // This run's own warnings (opening the cache) come first, as in a full build.
+    let mut warnings = reporter.take_warnings();
+    warnings.extend(remembered.warnings);
     Ok(Some(BuildReport {
         output: output.to_path_buf(),
         pages: remembered.pages,
@@ -362,7 +389,7 @@ fn up_to_date(
             ..WriteSummary::default()
         },
         up_to_date: true,
-        warnings: remembered.warnings,
+        warnings,
         elapsed: Duration::ZERO,
     }))
 }
@@ -370,28 +397,24 @@ fn up_to_date(
 /// Records what this build was made from, for the next build's [`up_to_date`].
 fn remember(
     store: &mut Store,
-    site: &Site,
-    opts: &BuildOptions,
     output: &Path,
     files: &str,
     next_due: Option<i64>,
     report: &BuildReport,
 ) -> Result<()> {
-    let (ok_secs, failed_secs) = Freshness::of(&site.config.links).seconds();
-    let expiry = match opts.links {
-        Mode::Online => inputs::first_expiry(store, ok_secs, failed_secs)?,
-        Mode::Offline | Mode::Refresh => None,
-    };
-    let due_at = match (next_due, expiry) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let due_at = next_due;
     let summary = serde_json::to_string(&Remembered {
         pages: report.pages,
         files: report.files,
         posts: report.posts,
         skipped: report.skipped,
-        warnings: report.warnings.clone(),
+        // What opening the cache said belongs to that run, not to the site.
+        warnings: report
+            .warnings
+            .iter()
+            .filter(|w| w.kind != WarningKind::Cache)
+            .cloned()
+            .collect(),
     })?;
     let last = incremental::LastBuild {
         inputs: format!("{files}|{}", inputs::of_cache(store)?),
@@ -515,6 +538,13 @@ fn generate_with(
         warnings: Vec::new(),
         elapsed: started.elapsed(),
     };
+    let first_expiry = [
+        cards.first_expiry,
+        images.as_ref().and_then(|i| i.first_expiry),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     let uncached = Uncached {
         cards: cards.uncached,
         images: images.map(|i| i.uncached).unwrap_or_default(),
@@ -527,6 +557,7 @@ fn generate_with(
         uncached,
         store: Some(store),
         next_due: model.next_due.map(|d| d.timestamp()),
+        first_expiry,
     })
 }
 

@@ -71,7 +71,8 @@ pub fn discover(site: &Site) -> Result<Vec<PathBuf>> {
         .sort_by_file_name()
     {
         let entry = entry.map_err(|e| walk_error(site, &e))?;
-        if entry.path_is_symlink() {
+        // `content/` itself may be a link to anywhere (content kept in another repository).
+        if entry.path_is_symlink() && entry.depth() > 0 {
             let target = entry.path().canonicalize().ok();
             if !target.as_ref().is_some_and(|t| t.starts_with(&root)) {
                 return Err(anyhow!(

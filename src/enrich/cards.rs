@@ -97,6 +97,8 @@ pub struct Resolved {
     /// URLs that `Mode::Offline` could not serve from the cache (for `serve`'s
     /// background fetch).
     pub uncached: Vec<String>,
+    /// When the first card used stops being fresh (Unix seconds).
+    pub first_expiry: Option<i64>,
 }
 
 /// Fetches (online) the cards of `urls` into the cache; returns the requests made.
@@ -173,6 +175,7 @@ pub fn resolve(
         let batch = CardFetcher::new(site, fetcher).resolve_all(store, &urls, mode, reporter)?;
         out.requests = batch.requests;
         out.uncached = batch.uncached;
+        out.first_expiry = batch.first_expiry;
         batch.results
     } else {
         remote

@@ -170,6 +170,9 @@ pub struct Batch<T> {
     pub requests: usize,
     /// URLs `--offline` found no cache row for (for `serve`'s background fetch).
     pub uncached: Vec<String>,
+    /// When the first of these URLs' rows stops being fresh (Unix seconds): an online
+    /// build after that fetches again.
+    pub first_expiry: Option<i64>,
 }
 
 /// How long a success and a failure stay fresh, from `[links]`.
@@ -193,12 +196,17 @@ impl Freshness {
     }
 
     fn is_fresh<T>(&self, row: &Cached<T>, now: i64) -> bool {
+        now < self.expiry(row)
+    }
+
+    /// When `row` stops being fresh.
+    fn expiry<T>(&self, row: &Cached<T>) -> i64 {
         let ttl = if row.result.is_ok() {
             self.ok_secs
         } else {
             self.failed_secs
         };
-        now - row.fetched_at < ttl
+        row.fetched_at.saturating_add(ttl)
     }
 }
 
@@ -235,11 +243,15 @@ pub fn resolve<R: Resource>(
     let mut results = HashMap::new();
     let mut uncached = Vec::new();
     let mut to_fetch = Vec::new();
+    let mut first_expiry: Option<i64> = None;
     for &url in urls {
         let row = cached.get(url);
         let fresh = row.is_some_and(|r| freshness.is_fresh(r, now));
         match plan(mode, row, fresh) {
             Plan::Use(result) => {
+                if let Some(row) = row {
+                    earliest(&mut first_expiry, freshness.expiry(row));
+                }
                 results.insert(url.to_string(), result);
             }
             Plan::Uncached => {
@@ -255,6 +267,7 @@ pub fn resolve<R: Resource>(
             results,
             requests: 0,
             uncached,
+            first_expiry,
         });
     }
 
@@ -285,6 +298,7 @@ pub fn resolve<R: Resource>(
     let mut rows = Vec::with_capacity(fetched.len());
     for (url, old, fetched) in fetched {
         let row = merge(fetched, old, now);
+        earliest(&mut first_expiry, freshness.expiry(&row));
         results.insert(url.clone(), row.result.clone());
         rows.push((url, row));
     }
@@ -293,7 +307,12 @@ pub fn resolve<R: Resource>(
         results,
         requests,
         uncached,
+        first_expiry,
     })
+}
+
+fn earliest(first: &mut Option<i64>, at: i64) {
+    *first = Some(first.map_or(at, |e| e.min(at)));
 }
 
 /// The row to cache after a request. A 304 keeps the cached value, with the new

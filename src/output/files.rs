@@ -75,7 +75,7 @@ pub fn stamp(path: &Path) -> Option<(u64, i64)> {
 /// Rejects absolute paths and `..`, so no content can write outside the output.
 pub fn safe_rel(rel: &str) -> Result<PathBuf> {
     let p = Path::new(rel.trim_start_matches('/'));
-    if p.components().all(|c| matches!(c, Component::Normal(_))) && !rel.is_empty() {
+    if p.components().all(|c| matches!(c, Component::Normal(_))) && !p.as_os_str().is_empty() {
         Ok(p.to_path_buf())
     } else {
         Err(anyhow!(
@@ -94,5 +94,6 @@ mod tests {
         assert!(safe_rel("/a/index.html").is_ok());
         assert!(safe_rel("../x").is_err());
         assert!(safe_rel("a/../../x").is_err());
+        assert!(safe_rel("/").is_err());
     }
 }

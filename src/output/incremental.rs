@@ -164,7 +164,8 @@ pub fn verify(store: &Store, target: &Path) -> Result<bool> {
         safe_rel(rel).is_ok_and(|p| stamp(&target.join(p)) == Some((r.size, r.mtime_ns)))
     });
     let wanted: HashSet<String> = manifest.files.into_keys().collect();
-    Ok(intact && unproduced_files(target, &wanted).is_empty())
+    let (extras, empty_folder) = unproduced_files(target, &wanted);
+    Ok(intact && extras.is_empty() && !empty_folder)
 }
 
 /// Drops the manifest of `target` (`build --clean`).
@@ -322,7 +323,7 @@ pub fn apply(
             Ok((rel, d))
         })
         .collect::<Result<_>>()?;
-    let extras = unproduced_files(target, &wanted);
+    let (extras, empty_folder) = unproduced_files(target, &wanted);
     let to_write = decisions
         .iter()
         .filter(|(_, d)| matches!(d, Decision::Write { .. }))
@@ -333,7 +334,12 @@ pub fn apply(
         .filter(|p| !wanted.contains(*p))
         .cloned()
         .collect();
-    if to_write == 0 && extras.is_empty() && removed_rows.is_empty() && manifest.complete {
+    if to_write == 0
+        && extras.is_empty()
+        && !empty_folder
+        && removed_rows.is_empty()
+        && manifest.complete
+    {
         return Ok(WriteSummary {
             unchanged: decisions.len(),
             ..WriteSummary::default()
@@ -345,7 +351,7 @@ pub fn apply(
         let _ = fs::remove_file(p);
     });
     let written = write_all(target, decisions, cold)?;
-    if !extras.is_empty() {
+    if !extras.is_empty() || empty_folder || !removed_rows.is_empty() || !manifest.complete {
         remove_empty_folders(target);
     }
     let summary = WriteSummary {
@@ -462,8 +468,10 @@ fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
 /// Writes through a temporary name in the same folder, renamed into place (a
 /// rename keeps the mtime the write gave).
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.enishi-tmp"));
+    // Short (a 255-byte name must still get one) and unique to this write.
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".enishi-tmp-{}-{n}", std::process::id()));
     if path.is_dir() {
         // A folder where a file must go (left by hand) gives way.
         let _ = fs::remove_dir_all(path);
@@ -474,24 +482,35 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
 }
 
 /// Files under `target` that the build did not produce (removed pages, hand-made
-/// files, temporary files of a killed write).
-fn unproduced_files(target: &Path, wanted: &HashSet<String>) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(target)
+/// files, temporary files of a killed write), and whether any folder is empty.
+fn unproduced_files(target: &Path, wanted: &HashSet<String>) -> (Vec<PathBuf>, bool) {
+    let mut extras = Vec::new();
+    let mut folders: HashSet<PathBuf> = HashSet::new();
+    let mut parents: HashSet<PathBuf> = HashSet::new();
+    for e in walkdir::WalkDir::new(target)
         .min_depth(1)
         .into_iter()
         .filter_map(|e| e.ok())
-        .filter(|e| !e.file_type().is_dir())
-        .filter(|e| {
-            let rel = e.path().strip_prefix(target).unwrap_or(e.path());
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            !wanted.contains(&rel)
-        })
-        .map(|e| e.into_path())
-        .collect()
+    {
+        if let Some(parent) = e.path().parent() {
+            parents.insert(parent.to_path_buf());
+        }
+        if e.file_type().is_dir() {
+            folders.insert(e.into_path());
+            continue;
+        }
+        let rel = e.path().strip_prefix(target).unwrap_or(e.path());
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if !wanted.contains(&rel) {
+            extras.push(e.into_path());
+        }
+    }
+    let empty_folder = folders.iter().any(|f| !parents.contains(f));
+    (extras, empty_folder)
 }
 
 /// Removes folders left empty, deepest first.

@@ -97,6 +97,13 @@ impl<'a> Renderer<'a> {
 fn check_collisions(jobs: &[Job]) -> Result<()> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for job in jobs {
+        if let Err(why) = crate::model::check_site_path(&job.path) {
+            return Err(anyhow!(
+                "{}: the output path {:?} {why} (shorten the name)",
+                job.origin,
+                job.path
+            ));
+        }
         if let Some(prev) = seen.insert(&job.path, &job.origin) {
             return Err(anyhow!(
                 "{} and {} both write {} (change a slug, alias or term name)",

@@ -253,3 +253,66 @@ fn clean_empties_the_folder_and_writes_everything() {
     );
     assert!(!site.public().join("stray.txt").exists());
 }
+
+#[test]
+fn an_output_folder_holding_the_site_is_refused_and_nothing_is_removed() {
+    let site = blog();
+    for output in [".", "..", "content/out", ".enishi"] {
+        let out = site.run(&["build", "--output", output]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{output}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("choose a folder of its own"), "{stderr}");
+    }
+    assert!(site.root().join("site.toml").is_file());
+    assert!(site.root().join("content/posts/p0.md").is_file());
+}
+
+#[test]
+fn a_theme_outside_the_site_is_an_input_too() {
+    let site = blog();
+    let theme = tempfile::tempdir().unwrap();
+    let default = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes/default");
+    for e in walkdir::WalkDir::new(&default) {
+        let e = e.unwrap();
+        let to = theme.path().join(e.path().strip_prefix(&default).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+    std::fs::write(theme.path().join("templates/robots.txt"), "User-agent: a\n").unwrap();
+    site.write(
+        "site.toml",
+        format!(
+            "{SITE_TOML}theme = {:?}\n",
+            theme.path().display().to_string()
+        ),
+    );
+    site.build();
+    assert_eq!(site.read("robots.txt"), "User-agent: a\n");
+    std::fs::write(theme.path().join("templates/robots.txt"), "User-agent: b\n").unwrap();
+    let report = site.build();
+    assert!(!report.up_to_date);
+    assert_eq!(site.read("robots.txt"), "User-agent: b\n");
+}
+
+#[test]
+fn a_moved_cache_is_said_once_and_an_empty_folder_by_hand_is_removed() {
+    let site = blog();
+    site.build();
+    let cache = site.root().join(".enishi/cache.sqlite");
+    for side in ["cache.sqlite-wal", "cache.sqlite-shm"] {
+        let _ = std::fs::remove_file(site.root().join(".enishi").join(side));
+    }
+    std::fs::write(&cache, b"not a database at all, just bytes").unwrap();
+    let report = site.build();
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let report = site.build();
+    assert!(report.up_to_date);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    std::fs::create_dir_all(site.public().join("made/by/hand")).unwrap();
+    assert!(!site.build().up_to_date);
+    assert!(!site.public().join("made").exists());
+}

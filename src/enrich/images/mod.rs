@@ -263,9 +263,10 @@ pub fn resolve(
     // 1. Originals: from the cache, or fetched.
     let urls: BTreeSet<&str> = uses.iter().map(|u| u.url.as_str()).collect();
     let urls: Vec<&str> = urls.into_iter().collect();
-    let (originals, requests, uncached) =
+    let (originals, requests, uncached, first_expiry) =
         originals(site, fetcher, store, &dir, &urls, mode, reporter)?;
     out.requests = requests;
+    out.first_expiry = first_expiry;
     out.uncached = uses
         .iter()
         .filter(|u| uncached.contains(&u.url))
@@ -343,7 +344,9 @@ pub fn resolve(
                 out.ready.insert((purpose, url), processed);
             }
             Err((reason, new)) => {
-                if new {
+                // A file that could not be read or written is no verdict on the image.
+                let transient = reason.contains("cannot read") || reason.contains("cannot write");
+                if new && !transient {
                     let hash = originals[url.as_str()].as_ref().expect("fetched");
                     new_refusals.push(((purpose, hash.content_hash.clone()), reason.clone()));
                 }
@@ -424,7 +427,7 @@ fn originals(
     urls: &[&str],
     mode: Mode,
     reporter: &Reporter,
-) -> Result<(OriginalsByUrl, usize, Vec<String>)> {
+) -> Result<(OriginalsByUrl, usize, Vec<String>, Option<i64>)> {
     let resource = Originals {
         dir: dir.to_path_buf(),
         cap: site.config.images.max_bytes,
@@ -446,5 +449,10 @@ fn originals(
             (url, original)
         })
         .collect();
-    Ok((originals, batch.requests, batch.uncached))
+    Ok((
+        originals,
+        batch.requests,
+        batch.uncached,
+        batch.first_expiry,
+    ))
 }

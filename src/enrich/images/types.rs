@@ -117,6 +117,8 @@ pub struct Images {
     /// Bytes of the originals used, and of the largest variant of each.
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// When the first original used stops being fresh (Unix seconds).
+    pub first_expiry: Option<i64>,
     /// Uses whose image `Mode::Offline` found no cache entry for (for `serve`).
     pub uncached: Vec<ImageUse>,
 }
