@@ -82,22 +82,17 @@ fn file_hash(root: &Path, path: &Path) -> String {
 /// The state of the cached link cards and images: any fetch, refresh or new row
 /// changes it.
 pub fn of_cache(store: &Store) -> Result<String> {
+    const STATE: [&str; 3] = [
+        "SELECT count(*), max(fetched_at) FROM link_cards",
+        "SELECT count(*), max(fetched_at) FROM images",
+        "SELECT count(*), 0 FROM image_sets",
+    ];
     let mut state = String::new();
-    for table in ["link_cards", "images", "image_sets"] {
-        let row: (i64, Option<i64>) = if table == "image_sets" {
-            store
-                .conn()
-                .query_row("SELECT count(*), NULL FROM image_sets", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-        } else {
-            store.conn().query_row(
-                &format!("SELECT count(*), max(fetched_at) FROM {table}"),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-        };
-        state.push_str(&format!("{table}:{}:{};", row.0, row.1.unwrap_or(0)));
+    for sql in STATE {
+        let (rows, last): (i64, Option<i64>) = store
+            .conn()
+            .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        state.push_str(&format!("{rows}:{};", last.unwrap_or(0)));
     }
     Ok(state)
 }

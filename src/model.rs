@@ -67,10 +67,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         let future = doc.date.is_some_and(|d| d > opts.now);
         if !opts.drafts && (doc.front.draft || (doc.kind == Kind::Post && future)) {
             if future && !doc.front.draft && doc.kind == Kind::Post {
-                next_due = match (next_due, doc.date) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                next_due = next_due.into_iter().chain(doc.date).min();
             }
             skipped.push(doc.source.clone());
             continue;

@@ -115,18 +115,21 @@ pub fn load_and_analyze(opts: &BuildOptions, reporter: &Reporter) -> Result<Anal
     load_and_analyze_with(opts, None, None, reporter)
 }
 
-/// `store`: the cache when the caller has it open already.
+/// `opened`: the site and its cache when the caller has them already.
 fn load_and_analyze_with(
     opts: &BuildOptions,
     warm: Option<&mut Warm>,
-    store: Option<Store>,
+    opened: Option<(Site, Store)>,
     reporter: &Reporter,
 ) -> Result<Analyzed> {
     let mut t = reporter.timer();
-    let site = Site::load(&opts.source, opts.base_url.as_deref())?;
-    let mut store = match store {
-        Some(store) => store,
-        None => open_cache(&site, reporter)?,
+    let (site, mut store) = match opened {
+        Some(opened) => opened,
+        None => {
+            let site = Site::load(&opts.source, opts.base_url.as_deref())?;
+            let store = open_cache(&site, reporter)?;
+            (site, store)
+        }
     };
     let (docs, warm) = match warm {
         Some(w) => (crate::content::load_with(&site, &mut w.docs)?, Some(w)),
@@ -182,8 +185,6 @@ pub struct Generated {
     pub report: BuildReport,
     /// What `--offline` could not take from the cache.
     pub uncached: Uncached,
-    /// The open cache, for the write stage's manifest.
-    pub store: Option<Store>,
     /// When the first post left out for its future date comes due (Unix seconds).
     pub next_due: Option<i64>,
     /// When the first card or image used stops being fresh (Unix seconds).
@@ -274,11 +275,7 @@ pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
         report.elapsed = started.elapsed();
         return Ok(report);
     }
-    let mut generated = generate_with(opts, None, Some(store), reporter)?;
-    let store = match generated.store.take() {
-        Some(store) => store,
-        None => open_cache(&generated.site, reporter)?,
-    };
+    let (generated, store) = generate_with(opts, None, Some((site, store)), reporter)?;
     let next_due = match opts.links {
         // Offline, an expired card is used as it is: only posts come due.
         Mode::Online => [generated.next_due, generated.first_expiry]
@@ -475,17 +472,18 @@ pub fn generate(
     warm: Option<&mut Warm>,
     reporter: &Reporter,
 ) -> Result<Generated> {
-    generate_with(opts, warm, None, reporter)
+    generate_with(opts, warm, None, reporter).map(|(generated, _)| generated)
 }
 
+/// [`generate`], also handing back the open cache (for the write stage's manifest).
 fn generate_with(
     opts: &BuildOptions,
     warm: Option<&mut Warm>,
-    store: Option<Store>,
+    opened: Option<(Site, Store)>,
     reporter: &Reporter,
-) -> Result<Generated> {
+) -> Result<(Generated, Store)> {
     let started = Instant::now();
-    let analyzed = load_and_analyze_with(opts, warm, store, reporter)?;
+    let analyzed = load_and_analyze_with(opts, warm, opened, reporter)?;
     let mut t = reporter.timer();
     let Analyzed {
         site,
@@ -549,16 +547,16 @@ fn generate_with(
         cards: cards.uncached,
         images: images.map(|i| i.uncached).unwrap_or_default(),
     };
-    Ok(Generated {
+    let generated = Generated {
         site,
         pages,
         files,
         report,
         uncached,
-        store: Some(store),
         next_due: model.next_due.map(|d| d.timestamp()),
         first_expiry,
-    })
+    };
+    Ok((generated, store))
 }
 
 /// `--output`, or `public/` in the site folder.

@@ -66,6 +66,42 @@ pub fn display_rel(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// Size and modification time (ns since the epoch) of a file, as manifests record them.
+pub fn size_and_mtime(meta: &std::fs::Metadata) -> Option<(u64, i64)> {
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos() as i64;
+    Some((meta.len(), mtime))
+}
+
+/// Writes `bytes` at `path` and returns the file's size and mtime, read from the
+/// open file (a `stat` by path afterwards would cost another lookup).
+pub fn write_stamped(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    size_and_mtime(&file.metadata()?).ok_or_else(|| std::io::Error::other("no modification time"))
+}
+
+/// Writes through a temporary name in the same folder, renamed into place, so a
+/// reader never sees half a file; returns size and mtime (a rename keeps the mtime).
+/// The temporary name is short (a 255-byte name must still get one) and unique to
+/// the write: two writers may make the same file at the same moment.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".enishi-tmp-{}-{n}", std::process::id()));
+    let stamp = write_stamped(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(stamp)
+}
+
 /// Hands memory freed by a finished stage back to the system, so the next stage's
 /// peak does not stack on top of it (glibc keeps freed memory otherwise).
 pub fn return_freed_memory() {

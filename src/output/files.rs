@@ -60,16 +60,9 @@ pub fn hash(bytes: &[u8]) -> String {
 /// records them.
 pub fn stamp(path: &Path) -> Option<(u64, i64)> {
     let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mtime = meta
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_nanos() as i64;
-    Some((meta.len(), mtime))
+    meta.is_file()
+        .then(|| crate::util::size_and_mtime(&meta))
+        .flatten()
 }
 
 /// Rejects absolute paths and `..`, so no content can write outside the output.

@@ -413,7 +413,7 @@ fn write_all(
             } => {
                 let path = target.join(safe_rel(&rel)?);
                 let (size, mtime_ns) = if cold {
-                    write_in_place(&path, bytes.as_slice())
+                    crate::util::write_stamped(&path, bytes.as_slice())
                 } else {
                     write_replacing(&path, bytes.as_slice())
                 }
@@ -450,35 +450,13 @@ fn make_folder(path: &Path, cold: bool) -> Result<()> {
     }
 }
 
-/// Writes a new file and returns its size and mtime, read from the open file (one
-/// path lookup fewer than a `stat` after closing).
-fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
-    use std::io::Write;
-    let mut file = fs::File::create(path)?;
-    file.write_all(bytes)?;
-    let meta = file.metadata()?;
-    let mtime = meta
-        .modified()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(std::io::Error::other)?
-        .as_nanos() as i64;
-    Ok((meta.len(), mtime))
-}
-
-/// Writes through a temporary name in the same folder, renamed into place (a
-/// rename keeps the mtime the write gave).
+/// Writes through a temporary name, renamed into place.
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<(u64, i64)> {
-    // Short (a 255-byte name must still get one) and unique to this write.
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_file_name(format!(".enishi-tmp-{}-{n}", std::process::id()));
     if path.is_dir() {
         // A folder where a file must go (left by hand) gives way.
         let _ = fs::remove_dir_all(path);
     }
-    let stamp = write_in_place(&tmp, bytes)?;
-    fs::rename(&tmp, path)?;
-    Ok(stamp)
+    crate::util::write_atomic(path, bytes)
 }
 
 /// Files under `target` that the build did not produce (removed pages, hand-made

@@ -260,15 +260,18 @@ fn a_refused_original_is_remembered_under_the_limits_in_force() {
     assert_eq!(refusals(), 2);
 }
 
-#[test]
-fn an_animation_over_the_frame_cap_is_refused() {
-    let s = TestServer::start();
-    // 100 frames of a 1000×1000 screen: 100 million frame pixels, over the 67 million
-    // that max_alloc_mb = 64 allows; a single frame would decode in 4 MB.
-    let long = gif_with_frames(1000, 1000, 100);
-    let inline = serve(&s, "/long.gif", "image/gif", long.clone());
-    let picture = serve(&s, "/og/long.gif", "image/gif", long);
-    serve(&s, "/favicon.ico", "image/gif", gif_with_frames(16, 16, 1));
+/// A site (`max_alloc_mb = 64`) with one post titled `title` showing `inline` as an
+/// image (alt `title`) and a link card whose picture is `picture`; returns the
+/// site and the two image URLs.
+fn animation_post(
+    s: &TestServer,
+    title: &str,
+    inline: Vec<u8>,
+    picture: Vec<u8>,
+) -> (TestSite, String, String) {
+    let inline = serve(s, "/long.gif", "image/gif", inline);
+    let picture = serve(s, "/og/anim.gif", "image/gif", picture);
+    serve(s, "/favicon.ico", "image/gif", gif_with_frames(16, 16, 1));
     let page = s.html(
         "/entry",
         &format!("<html><head><meta property=og:image content=\"{picture}\"></head></html>"),
@@ -276,9 +279,19 @@ fn an_animation_over_the_frame_cap_is_refused() {
     let site = site("max_alloc_mb = 64\n");
     site.post(
         "a",
-        "title: 長い\ndate: 2024-01-02",
-        &format!("![長い]({inline})\n\n{page}\n"),
+        &format!("title: {title}\ndate: 2024-01-02"),
+        &format!("![{title}]({inline})\n\n{page}\n"),
     );
+    (site, inline, picture)
+}
+
+#[test]
+fn an_animation_over_the_frame_cap_is_refused() {
+    let s = TestServer::start();
+    // 100 frames of a 1000×1000 screen: 100 million frame pixels, over the 67 million
+    // that max_alloc_mb = 64 allows; a single frame would decode in 4 MB.
+    let long = gif_with_frames(1000, 1000, 100);
+    let (site, inline, picture) = animation_post(&s, "長い", long.clone(), long);
     let report = site.build();
     let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
@@ -299,19 +312,7 @@ fn animations_within_the_cap_are_served_as_they_are() {
     let s = TestServer::start();
     // 60 frames of 1000×1000: 60 million frame pixels, under the cap.
     let long = gif_with_frames(1000, 1000, 60);
-    let inline = serve(&s, "/long.gif", "image/gif", long.clone());
-    let picture = serve(&s, "/og/anim.gif", "image/gif", animated_gif());
-    serve(&s, "/favicon.ico", "image/gif", gif_with_frames(16, 16, 1));
-    let page = s.html(
-        "/entry",
-        &format!("<html><head><meta property=og:image content=\"{picture}\"></head></html>"),
-    );
-    let site = site("max_alloc_mb = 64\n");
-    site.post(
-        "a",
-        "title: 動く\ndate: 2024-01-02",
-        &format!("![動く]({inline})\n\n{page}\n"),
-    );
+    let (site, _, _) = animation_post(&s, "動く", long.clone(), animated_gif());
     let report = site.build();
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let doc = site.html("2024/01/02/a/index.html");

@@ -1,22 +1,14 @@
 //! Files of the image cache: written whole or not at all, named by content.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use anyhow::{Context, Result};
 
 use super::types::ENCODER_VERSION;
 
-/// Writes through a temporary file renamed into place, so a reader never sees half a
-/// file. The temporary name is unique per write: two URLs with the same bytes make
-/// the same variant files, possibly at the same moment.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+/// Writes a cache file whole or not at all (see [`crate::util::write_atomic`]).
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    crate::util::write_atomic(path, bytes)
+        .map(|_| ())
+        .map_err(|e| format!("{}: cannot write ({e})", path.display()))
 }
 
 /// A short name for a variant: its original's hash prefix, what it is, and the encoder.
@@ -29,5 +21,5 @@ pub(super) fn write_variant(
     name: &str,
     bytes: &[u8],
 ) -> std::result::Result<(), String> {
-    write_atomic(&dir.join(name), bytes).map_err(|e| format!("{e:#}"))
+    write_atomic(&dir.join(name), bytes)
 }

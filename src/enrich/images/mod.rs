@@ -135,7 +135,7 @@ impl Resource for Originals {
                         Ok(()) => {
                             Fetched::Value(blake3::hash(&f.body).to_hex().to_string(), f.validators)
                         }
-                        Err(e) => Fetched::Failed(format!("{e:#}")),
+                        Err(e) => Fetched::Failed(e),
                     },
                     Err(reason) => Fetched::Failed(reason),
                 },
