@@ -42,6 +42,8 @@ pub struct SiteConfig {
     pub links: LinksConfig,
     #[serde(default)]
     pub images: ImagesConfig,
+    /// Where `enishi deploy` sends the site; absent until the site is deployed.
+    pub deploy: Option<DeployConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +154,62 @@ impl Default for ImagesConfig {
             jpeg_quality: 82,
         }
     }
+}
+
+/// `[deploy]`: an S3 bucket (optionally behind CloudFront) the built site is synced to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub target: String,
+    /// The bucket's region; else the AWS environment (AWS_REGION, the profile).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint (MinIO, R2 …); path-style addressing is used with it.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The CloudFront distribution in front of the bucket, to invalidate what changed.
+    #[serde(default)]
+    pub cloudfront_distribution_id: Option<String>,
+    /// Files above this many MiB go up in parts of this size.
+    #[serde(default = "default_multipart_mb")]
+    pub multipart_threshold_mb: u64,
+    /// Uploads in flight at once.
+    #[serde(default = "default_deploy_concurrency")]
+    pub concurrency: usize,
+    /// Above this many paths an invalidation is collapsed into folder wildcards
+    /// (CloudFront bills paths beyond 1,000 a month; a wildcard counts as one).
+    #[serde(default = "default_max_invalidation_paths")]
+    pub max_invalidation_paths: usize,
+    /// Globs of keys under the target that are never deleted (files uploaded by
+    /// other means), e.g. `["downloads/**"]`.
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Header rules by glob, first match wins, before the built-in ones.
+    #[serde(default)]
+    pub headers: Vec<HeaderRule>,
+}
+
+/// `[[deploy.headers]]`: headers for the keys matching `pattern` (a glob over the
+/// path inside the site, `*` within one folder, `**` across folders).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderRule {
+    pub pattern: String,
+    #[serde(default)]
+    pub cache_control: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+fn default_multipart_mb() -> u64 {
+    8
+}
+fn default_deploy_concurrency() -> usize {
+    8
+}
+fn default_max_invalidation_paths() -> usize {
+    100
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -272,6 +330,14 @@ impl Site {
         if images.max_alloc_mb == 0 || images.decode_budget_mb == 0 || images.max_dimension == 0 {
             return Err(anyhow!(
                 "{}: [images] max_alloc_mb, decode_budget_mb and max_dimension must be above 0 (set enabled = false to turn images off)",
+                path.display()
+            ));
+        }
+        if let Some(deploy) = &config.deploy
+            && (deploy.multipart_threshold_mb < 5 || deploy.concurrency == 0 || deploy.max_invalidation_paths == 0)
+        {
+            return Err(anyhow!(
+                "{}: [deploy] multipart_threshold_mb must be at least 5 (S3's smallest part), concurrency and max_invalidation_paths at least 1",
                 path.display()
             ));
         }

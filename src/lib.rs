@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod config;
 pub mod content;
+pub mod deploy;
 pub mod enrich;
 pub mod inputs;
 pub mod model;

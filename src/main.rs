@@ -49,6 +49,33 @@ enum Command {
         #[arg(long)]
         clean: bool,
     },
+    /// Upload the built site to S3 (only what changed) and invalidate CloudFront.
+    Deploy {
+        /// The site folder, holding site.toml with a [deploy] section.
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+        /// The built site to upload (default: <source>/public).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Print what would be uploaded, deleted and invalidated; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Upload every file, changed or not (e.g. after changing header rules).
+        #[arg(long)]
+        force: bool,
+        /// Refuse to deploy when more objects than this would be deleted.
+        #[arg(long, default_value_t = 256)]
+        max_deletes: usize,
+        /// Do not create a CloudFront invalidation.
+        #[arg(long)]
+        no_invalidate: bool,
+        /// Wait until the invalidation has completed.
+        #[arg(long)]
+        wait: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Preview the link card of one URL (uses the site's cache and [links] settings).
     Card {
         /// The page to make a card of.
@@ -173,6 +200,27 @@ fn main() -> ExitCode {
             strict,
             clean,
         }),
+        Command::Deploy {
+            source,
+            output,
+            dry_run,
+            force,
+            max_deletes,
+            no_invalidate,
+            wait,
+            json,
+        } => deploy(
+            enishi::deploy::DeployOptions {
+                source,
+                output,
+                dry_run,
+                force,
+                max_deletes,
+                invalidate: !no_invalidate,
+                wait,
+            },
+            json,
+        ),
         Command::Card {
             url,
             source,
@@ -254,6 +302,33 @@ fn build(opts: BuildOptions) -> Result<()> {
         report.elapsed.as_millis(),
         report.warnings.len()
     );
+    Ok(())
+}
+
+fn deploy(opts: enishi::deploy::DeployOptions, json: bool) -> Result<()> {
+    let reporter = Reporter::new(!json);
+    let report = enishi::deploy::deploy(&opts, &reporter)?;
+    for w in reporter.take_warnings() {
+        eprintln!("warning: {w}");
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if opts.dry_run {
+        for key in &report.uploaded {
+            writeln!(out, "upload  {key}")?;
+        }
+        for key in &report.deleted {
+            writeln!(out, "delete  {key}")?;
+        }
+        for path in report.invalidation.iter().flat_map(|i| &i.paths) {
+            writeln!(out, "invalidate  {path}")?;
+        }
+    }
+    writeln!(out, "{}", report.summary())?;
     Ok(())
 }
 

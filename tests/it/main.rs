@@ -7,6 +7,7 @@ mod http;
 mod build;
 mod cache;
 mod cards;
+mod deploy;
 mod errors;
 mod hostile;
 mod hostile_images;
