@@ -334,7 +334,9 @@ impl Site {
             ));
         }
         if let Some(deploy) = &config.deploy
-            && (deploy.multipart_threshold_mb < 5 || deploy.concurrency == 0 || deploy.max_invalidation_paths == 0)
+            && (deploy.multipart_threshold_mb < 5
+                || deploy.concurrency == 0
+                || deploy.max_invalidation_paths == 0)
         {
             return Err(anyhow!(
                 "{}: [deploy] multipart_threshold_mb must be at least 5 (S3's smallest part), concurrency and max_invalidation_paths at least 1",

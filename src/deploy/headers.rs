@@ -162,10 +162,21 @@ mod tests {
     #[test]
     fn cache_control_by_fingerprint_cdn_and_site_rules() {
         let plain = Rules::new(&config(false, vec![])).unwrap();
-        assert_eq!(plain.for_key("_img/ab/cd-600.webp").cache_control, IMMUTABLE);
-        assert_eq!(plain.for_key("css/app.3f9a0c1b.css").cache_control, IMMUTABLE);
+        assert_eq!(
+            plain.for_key("_img/ab/cd-600.webp").cache_control,
+            IMMUTABLE
+        );
+        assert_eq!(
+            plain.for_key("css/app.3f9a0c1b.css").cache_control,
+            IMMUTABLE
+        );
         assert_eq!(plain.for_key("css/site.css").cache_control, SHORT);
-        assert_eq!(plain.for_key("2024/01/02/deadbeef/index.html").cache_control, SHORT);
+        assert_eq!(
+            plain
+                .for_key("2024/01/02/deadbeef/index.html")
+                .cache_control,
+            SHORT
+        );
         let cdn = Rules::new(&config(
             true,
             vec![
@@ -183,11 +194,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(cdn.for_key("index.html").cache_control, REVALIDATE_CDN);
-        assert_eq!(cdn.for_key("fonts/a/b.woff2").cache_control, "public, max-age=86400");
+        assert_eq!(
+            cdn.for_key("fonts/a/b.woff2").cache_control,
+            "public, max-age=86400"
+        );
         let manifest = cdn.for_key("site.webmanifest");
         assert_eq!(manifest.content_type, "application/manifest+json");
         assert_eq!(manifest.cache_control, REVALIDATE_CDN);
         // `*` does not cross folders.
-        assert_ne!(cdn.for_key("x/site.webmanifest").content_type, "application/manifest+json");
+        assert_ne!(
+            cdn.for_key("x/site.webmanifest").content_type,
+            "application/manifest+json"
+        );
     }
 }

@@ -34,8 +34,12 @@ pub fn check_complete(store: &Store, output: &Path) -> Result<()> {
 /// Every file under `output`, sorted by path.
 pub fn scan(output: &Path) -> Result<Vec<LocalFile>> {
     let mut paths = Vec::new();
-    for entry in walkdir::WalkDir::new(output).follow_links(true).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("{}: cannot read the output", output.display()))?;
+    for entry in walkdir::WalkDir::new(output)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry =
+            entry.with_context(|| format!("{}: cannot read the output", output.display()))?;
         if !entry.file_type().is_file() {
             continue;
         }
@@ -45,7 +49,11 @@ pub fn scan(output: &Path) -> Result<Vec<LocalFile>> {
             .ok_or_else(|| anyhow!("{}: the file name is not UTF-8", entry.path().display()))?
             .replace(std::path::MAIN_SEPARATOR, "/");
         // A temporary file of a write in progress is never part of the site.
-        if rel.rsplit('/').next().is_some_and(|n| n.starts_with(".enishi-tmp-")) {
+        if rel
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with(".enishi-tmp-"))
+        {
             continue;
         }
         paths.push((rel, entry.into_path()));

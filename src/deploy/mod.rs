@@ -79,7 +79,10 @@ pub fn deploy(opts: &DeployOptions, reporter: &Reporter) -> Result<DeployReport>
             site.root.join(crate::config::CONFIG_FILE).display()
         )
     })?;
-    let output = opts.output.clone().unwrap_or_else(|| site.root.join("public"));
+    let output = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| site.root.join("public"));
     if !site.cache_path().exists() {
         return Err(anyhow!(
             "{}: no finished build of it is recorded (no cache at {}); run `enishi build` and deploy again",
@@ -185,7 +188,9 @@ async fn upload_in_phases(
     concurrency: usize,
     bar: Option<indicatif::ProgressBar>,
 ) -> Result<()> {
-    let stop_after: Option<usize> = std::env::var(STOP_AFTER_ENV).ok().and_then(|v| v.parse().ok());
+    let stop_after: Option<usize> = std::env::var(STOP_AFTER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for phase in [Phase::Assets, Phase::Pages, Phase::Feeds] {
         let jobs: Vec<(Upload, Headers)> = plan
@@ -197,22 +202,27 @@ async fn upload_in_phases(
         let output = output.to_path_buf();
         let done = done.clone();
         let bar = bar.clone();
-        bounded(remote, jobs, concurrency, move |remote, (upload, headers)| {
-            let output = output.clone();
-            let done = done.clone();
-            let bar = bar.clone();
-            async move {
-                remote.upload(&output, &upload.file, &headers).await?;
-                if let Some(bar) = &bar {
-                    bar.inc(1);
+        bounded(
+            remote,
+            jobs,
+            concurrency,
+            move |remote, (upload, headers)| {
+                let output = output.clone();
+                let done = done.clone();
+                let bar = bar.clone();
+                async move {
+                    remote.upload(&output, &upload.file, &headers).await?;
+                    if let Some(bar) = &bar {
+                        bar.inc(1);
+                    }
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    if stop_after == Some(n) {
+                        std::process::exit(86);
+                    }
+                    Ok(())
                 }
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                if stop_after == Some(n) {
-                    std::process::exit(86);
-                }
-                Ok(())
-            }
-        })
+            },
+        )
         .await?;
     }
     Ok(())
@@ -220,7 +230,12 @@ async fn upload_in_phases(
 
 /// Runs `task` on every item, at most `limit` at once; the first error stops the
 /// rest and is returned.
-async fn bounded<T, R, F, Fut>(remote: &Remote, items: Vec<T>, limit: usize, task: F) -> Result<Vec<R>>
+async fn bounded<T, R, F, Fut>(
+    remote: &Remote,
+    items: Vec<T>,
+    limit: usize,
+    task: F,
+) -> Result<Vec<R>>
 where
     T: Send + 'static,
     R: Send + 'static,

@@ -126,8 +126,9 @@ impl Plan {
             }
         }
         // Stable: within a phase, the order of the site's paths.
-        plan.uploads
-            .sort_by(|a, b| (phase(&a.file.rel), &a.file.rel).cmp(&(phase(&b.file.rel), &b.file.rel)));
+        plan.uploads.sort_by(|a, b| {
+            (phase(&a.file.rel), &a.file.rel).cmp(&(phase(&b.file.rel), &b.file.rel))
+        });
         plan
     }
 
@@ -140,7 +141,11 @@ impl Plan {
     /// ("" or "/blog"), percent-encoded as a browser requests them.
     pub fn stale_paths(&self, base_path: &str) -> Vec<String> {
         let mut paths = BTreeSet::new();
-        let replaced = self.uploads.iter().filter(|u| u.replaces).map(|u| u.file.rel.as_str());
+        let replaced = self
+            .uploads
+            .iter()
+            .filter(|u| u.replaces)
+            .map(|u| u.file.rel.as_str());
         for rel in replaced.chain(self.deletes.iter().map(String::as_str)) {
             let encoded = encode_path(rel);
             if encoded == "index.html" || encoded.ends_with("/index.html") {
@@ -274,14 +279,33 @@ mod tests {
             file("_img/ab.webp", b"i"),
             file("css/site.css", b"c"),
         ];
-        let plan = Plan::new(local, &remote, &BTreeSet::new(), |k| k.starts_with("keep/"), false);
+        let plan = Plan::new(
+            local,
+            &remote,
+            &BTreeSet::new(),
+            |k| k.starts_with("keep/"),
+            false,
+        );
         let order: Vec<&str> = plan.uploads.iter().map(|u| u.file.rel.as_str()).collect();
-        assert_eq!(order, ["_img/ab.webp", "css/site.css", "a/index.html", "sitemap.xml"]);
+        assert_eq!(
+            order,
+            [
+                "_img/ab.webp",
+                "css/site.css",
+                "a/index.html",
+                "sitemap.xml"
+            ]
+        );
         assert_eq!(plan.deletes, ["gone/index.html"]);
         assert_eq!(plan.unchanged, 1);
         assert_eq!(
             plan.stale_paths("/blog"),
-            ["/blog/a/", "/blog/a/index.html", "/blog/gone/", "/blog/gone/index.html"]
+            [
+                "/blog/a/",
+                "/blog/a/index.html",
+                "/blog/gone/",
+                "/blog/gone/index.html"
+            ]
         );
     }
 
@@ -330,7 +354,10 @@ mod tests {
         paths.sort();
         assert_eq!(collapse(paths.clone(), 100, ""), paths);
         // Depth 2 (/tags/tN/) would need 40 wildcards; depth 1 needs one.
-        assert_eq!(collapse(paths.clone(), 10, ""), ["/", "/index.html", "/tags/*"]);
+        assert_eq!(
+            collapse(paths.clone(), 10, ""),
+            ["/", "/index.html", "/tags/*"]
+        );
         let posts: Vec<String> = (0..6)
             .flat_map(|m| (0..5).map(move |d| format!("/2024/0{m}/{d}/post/index.html")))
             .collect();

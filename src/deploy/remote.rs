@@ -160,7 +160,9 @@ impl Remote {
             };
             let page = page.map_err(|e| self.explain(e, "list"))?;
             for object in page.contents() {
-                let Some(rel) = object.key().and_then(|k| k.strip_prefix(&self.target.prefix))
+                let Some(rel) = object
+                    .key()
+                    .and_then(|k| k.strip_prefix(&self.target.prefix))
                 else {
                     continue;
                 };
@@ -244,7 +246,13 @@ impl Remote {
         result
     }
 
-    async fn upload_parts(&self, path: &Path, file: &LocalFile, key: &str, upload_id: &str) -> Result<()> {
+    async fn upload_parts(
+        &self,
+        path: &Path,
+        file: &LocalFile,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<()> {
         let mut parts = Vec::new();
         let mut offset = 0;
         while offset < file.size {
@@ -282,7 +290,11 @@ impl Remote {
             .bucket(&self.target.bucket)
             .key(key)
             .upload_id(upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| self.explain(e, &format!("finish the upload of {}", file.rel)))?;
@@ -294,14 +306,23 @@ impl Remote {
         for chunk in rels.chunks(1000) {
             let objects = chunk
                 .iter()
-                .map(|rel| ObjectIdentifier::builder().key(self.target.key(rel)).build())
+                .map(|rel| {
+                    ObjectIdentifier::builder()
+                        .key(self.target.key(rel))
+                        .build()
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             self.count();
             let out = self
                 .s3
                 .delete_objects()
                 .bucket(&self.target.bucket)
-                .delete(Delete::builder().set_objects(Some(objects)).quiet(true).build()?)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(objects))
+                        .quiet(true)
+                        .build()?,
+                )
                 .send()
                 .await
                 .map_err(|e| self.explain(e, "delete objects from"))?;
@@ -349,7 +370,10 @@ impl Remote {
             .send()
             .await
             .map_err(|e| self.explain_cdn(e, distribution))?;
-        Ok(out.invalidation().map(|i| i.id().to_string()).unwrap_or_default())
+        Ok(out
+            .invalidation()
+            .map(|i| i.id().to_string())
+            .unwrap_or_default())
     }
 
     /// Waits until CloudFront reports the invalidation Completed (at most 30 minutes).
@@ -366,7 +390,10 @@ impl Remote {
                 .send()
                 .await
                 .map_err(|e| self.explain_cdn(e, distribution))?;
-            let status = out.invalidation().map(|i| i.status().to_string()).unwrap_or_default();
+            let status = out
+                .invalidation()
+                .map(|i| i.status().to_string())
+                .unwrap_or_default();
             if status.eq_ignore_ascii_case("completed") {
                 return Ok(());
             }
@@ -394,7 +421,14 @@ impl Remote {
             Some(("AccessDenied" | "AllAccessDisabled", _)) => anyhow!(
                 "{target}: access denied when trying to {doing} it: the credentials need s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the bucket"
             ),
-            Some((code @ ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" | "TokenRefreshRequired"), message)) => anyhow!(
+            Some((
+                code @ ("InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "InvalidToken"
+                | "TokenRefreshRequired"),
+                message,
+            )) => anyhow!(
                 "{target}: AWS rejected the credentials ({code}: {message}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the role"
             ),
             Some((code, message)) => anyhow!("{target}: cannot {doing} it: {code}: {message}"),
@@ -416,9 +450,9 @@ impl Remote {
             Some(("AccessDenied", _)) => anyhow!(
                 "{what}: access denied: the credentials need cloudfront:CreateInvalidation and cloudfront:GetInvalidation; {hint}"
             ),
-            Some(("TooManyInvalidationsInProgress", _)) => anyhow!(
-                "{what}: too many invalidations in progress; {hint}"
-            ),
+            Some(("TooManyInvalidationsInProgress", _)) => {
+                anyhow!("{what}: too many invalidations in progress; {hint}")
+            }
             Some((code, message)) => anyhow!("{what}: {code}: {message}; {hint}"),
             None => self.transport(err, &what, "invalidate"),
         }
@@ -457,7 +491,9 @@ async fn check_credentials(sdk: &aws_config::SdkConfig) -> Result<()> {
     provider.provide_credentials().await.map_err(|e| {
         anyhow!(
             "{missing} ({})",
-            aws_sdk_s3::error::DisplayErrorContext(&e).to_string().replace('\n', " ")
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+                .to_string()
+                .replace('\n', " ")
         )
     })?;
     Ok(())

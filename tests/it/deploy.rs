@@ -108,7 +108,10 @@ impl Moto {
         };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(60), "moto_server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(moto)
@@ -147,7 +150,13 @@ impl Moto {
             .unwrap();
         let config = DistributionConfig::builder()
             .caller_reference("enishi-test")
-            .origins(Origins::builder().quantity(1).items(origin).build().unwrap())
+            .origins(
+                Origins::builder()
+                    .quantity(1)
+                    .items(origin)
+                    .build()
+                    .unwrap(),
+            )
             .default_cache_behavior(behavior)
             .comment("")
             .enabled(true)
@@ -155,7 +164,12 @@ impl Moto {
             .unwrap();
         let out = self
             .runtime
-            .block_on(self.cloudfront.create_distribution().distribution_config(config).send())
+            .block_on(
+                self.cloudfront
+                    .create_distribution()
+                    .distribution_config(config)
+                    .send(),
+            )
             .unwrap();
         out.distribution().unwrap().id().to_string()
     }
@@ -215,7 +229,11 @@ impl Moto {
                 .await
                 .unwrap();
             let mut out = Vec::new();
-            for summary in list.invalidation_list().map(|l| l.items()).unwrap_or_default() {
+            for summary in list
+                .invalidation_list()
+                .map(|l| l.items())
+                .unwrap_or_default()
+            {
                 let inv = self
                     .cloudfront
                     .get_invalidation()
@@ -242,7 +260,10 @@ impl Moto {
             ("AWS_REGION", REGION.into()),
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_CONFIG_FILE", "/nonexistent/enishi-test".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/enishi-test".into()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/enishi-test".into(),
+            ),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
     }
@@ -262,7 +283,11 @@ fn deploy_json(site: &TestSite, moto: &Moto, args: &[&str]) -> Value {
     let mut argv = vec!["--json"];
     argv.extend_from_slice(args);
     let out = deploy_with(site, moto, &argv, &[]);
-    assert!(out.status.success(), "deploy failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "deploy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -279,7 +304,10 @@ fn blog(deploy: &str) -> TestSite {
     for (i, tag) in ["旅", "料理", "旅"].iter().enumerate() {
         site.post(
             &format!("p{i}"),
-            &format!("title: 記事{i}\ndate: 2024-01-0{}\nslug: p{i}\ntags: [{tag}]", i + 1),
+            &format!(
+                "title: 記事{i}\ndate: 2024-01-0{}\nslug: p{i}\ntags: [{tag}]",
+                i + 1
+            ),
             &format!("{tag}の話を書きました。本文{i}。"),
         );
     }
@@ -304,7 +332,10 @@ fn first_deploy_uploads_every_file_with_its_headers_and_the_next_uploads_nothing
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let dist = moto.create_distribution();
-    let site = blog(&format!("{}\ncloudfront_distribution_id = \"{dist}\"", target()));
+    let site = blog(&format!(
+        "{}\ncloudfront_distribution_id = \"{dist}\"",
+        target()
+    ));
     site.build();
     let files: BTreeSet<String> = site.snapshot().into_keys().collect();
 
@@ -319,12 +350,18 @@ fn first_deploy_uploads_every_file_with_its_headers_and_the_next_uploads_nothing
     assert_eq!(on_s3, files);
 
     let revalidate = "public, max-age=0, s-maxage=31536000, must-revalidate";
-    assert_eq!(moto.headers("index.html"), ("text/html; charset=utf-8".into(), revalidate.into()));
+    assert_eq!(
+        moto.headers("index.html"),
+        ("text/html; charset=utf-8".into(), revalidate.into())
+    );
     assert_eq!(
         moto.headers("2024/01/01/p0/index.html").0,
         "text/html; charset=utf-8"
     );
-    assert_eq!(moto.headers("sitemap.xml"), ("text/xml; charset=utf-8".into(), revalidate.into()));
+    assert_eq!(
+        moto.headers("sitemap.xml"),
+        ("text/xml; charset=utf-8".into(), revalidate.into())
+    );
     assert_eq!(
         moto.headers("css/app.3f9a0c1b.css"),
         (
@@ -347,12 +384,19 @@ fn an_edited_post_uploads_only_its_changed_files_and_invalidates_exactly_their_p
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let dist = moto.create_distribution();
-    let site = blog(&format!("{}\ncloudfront_distribution_id = \"{dist}\"", target()));
+    let site = blog(&format!(
+        "{}\ncloudfront_distribution_id = \"{dist}\"",
+        target()
+    ));
     site.build();
     deploy_json(&site, &moto, &[]);
     let before = site.snapshot();
 
-    site.post("p1", "title: 記事1\ndate: 2024-01-02\nslug: p1\ntags: [料理]", "書き直した本文です。");
+    site.post(
+        "p1",
+        "title: 記事1\ndate: 2024-01-02\nslug: p1\ntags: [料理]",
+        "書き直した本文です。",
+    );
     site.build();
     let after = site.snapshot();
     let changed: BTreeSet<String> = after
@@ -368,7 +412,10 @@ fn an_edited_post_uploads_only_its_changed_files_and_invalidates_exactly_their_p
     let mut expected: Vec<String> = Vec::new();
     let encode = |p: &str| {
         p.split('/')
-            .map(|s| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string())
+            .map(|s| {
+                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            })
             .collect::<Vec<_>>()
             .join("/")
             .replace("%2E", ".")
@@ -384,7 +431,10 @@ fn an_edited_post_uploads_only_its_changed_files_and_invalidates_exactly_their_p
     expected.sort();
     let invalidation = &report["invalidation"];
     let paths: Vec<String> = keys(&invalidation["paths"]).into_iter().collect();
-    assert!(expected.iter().any(|p| p.contains("%E6%96%99")), "{expected:?}");
+    assert!(
+        expected.iter().any(|p| p.contains("%E6%96%99")),
+        "{expected:?}"
+    );
     assert_eq!(paths, expected);
     assert!(!invalidation["id"].as_str().unwrap().is_empty());
     assert_eq!(moto.invalidations(&dist), vec![expected]);
@@ -395,7 +445,10 @@ fn a_removed_post_is_deleted_and_invalidated() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let dist = moto.create_distribution();
-    let site = blog(&format!("{}\ncloudfront_distribution_id = \"{dist}\"", target()));
+    let site = blog(&format!(
+        "{}\ncloudfront_distribution_id = \"{dist}\"",
+        target()
+    ));
     site.build();
     deploy_json(&site, &moto, &[]);
 
@@ -414,7 +467,9 @@ fn a_removed_post_is_deleted_and_invalidated() {
     assert!(paths.contains("/2024/01/03/p2/") && paths.contains("/2024/01/03/p2/index.html"));
     // Only what was live before is invalidated.
     for path in &paths {
-        let path = percent_encoding::percent_decode_str(path).decode_utf8().unwrap();
+        let path = percent_encoding::percent_decode_str(path)
+            .decode_utf8()
+            .unwrap();
         let key = path.trim_start_matches('/');
         let key = if key.is_empty() || key.ends_with('/') {
             format!("{key}index.html")
@@ -431,13 +486,20 @@ fn dry_run_and_a_refused_max_deletes_change_nothing() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let dist = moto.create_distribution();
-    let site = blog(&format!("{}\ncloudfront_distribution_id = \"{dist}\"", target()));
+    let site = blog(&format!(
+        "{}\ncloudfront_distribution_id = \"{dist}\"",
+        target()
+    ));
     site.build();
     deploy_json(&site, &moto, &[]);
     let deployed = moto.objects();
 
     std::fs::remove_file(site.root().join("content/posts/p0.md")).unwrap();
-    site.post("p1", "title: 記事1\ndate: 2024-01-02\nslug: p1", "変えました。");
+    site.post(
+        "p1",
+        "title: 記事1\ndate: 2024-01-02\nslug: p1",
+        "変えました。",
+    );
     site.build();
 
     let plan = deploy_json(&site, &moto, &["--dry-run"]);
@@ -450,7 +512,10 @@ fn dry_run_and_a_refused_max_deletes_change_nothing() {
 
     let out = deploy_with(&site, &moto, &["--max-deletes", "0"], &[]);
     let err = one_line_error(&out);
-    assert!(err.contains("refusing to delete") && err.contains("--max-deletes"), "{err}");
+    assert!(
+        err.contains("refusing to delete") && err.contains("--max-deletes"),
+        "{err}"
+    );
     assert_eq!(moto.objects(), deployed);
     assert!(moto.invalidations(&dist).is_empty());
 }
@@ -463,14 +528,25 @@ fn wrong_credentials_and_a_missing_bucket_are_one_line_errors() {
     };
     let site = blog(&target());
     site.build();
-    let out = deploy_with(&site, &moto, &[], &[("AWS_ACCESS_KEY_ID", "AKIAENISHIWRONGKEY00")]);
+    let out = deploy_with(
+        &site,
+        &moto,
+        &[],
+        &[("AWS_ACCESS_KEY_ID", "AKIAENISHIWRONGKEY00")],
+    );
     let err = one_line_error(&out);
-    assert!(err.contains("rejected the credentials") && err.contains("InvalidAccessKeyId"), "{err}");
+    assert!(
+        err.contains("rejected the credentials") && err.contains("InvalidAccessKeyId"),
+        "{err}"
+    );
 
     let Some(open) = Moto::start() else { return };
     let out = deploy_with(&site, &open, &[], &[]);
     let err = one_line_error(&out);
-    assert!(err.contains(&format!("the bucket {BUCKET} does not exist")), "{err}");
+    assert!(
+        err.contains(&format!("the bucket {BUCKET} does not exist")),
+        "{err}"
+    );
 
     let out = deploy_with(
         &site,
@@ -514,7 +590,10 @@ fn a_file_over_the_multipart_threshold_is_not_uploaded_again() {
     site.write("static/files/talk.mp4", &edited);
     site.build();
     let third = deploy_json(&site, &moto, &[]);
-    assert_eq!(keys(&third["uploaded"]), BTreeSet::from(["files/talk.mp4".to_string()]));
+    assert_eq!(
+        keys(&third["uploaded"]),
+        BTreeSet::from(["files/talk.mp4".to_string()])
+    );
 }
 
 #[test]
@@ -525,14 +604,20 @@ fn a_prefix_keeps_the_rest_of_the_bucket_and_listing_pages_past_1000() {
     moto.put("site/ja/stale.html", b"left by an old deploy");
     let site = blog(&format!("target = \"s3://{BUCKET}/site/ja/\""));
     for i in 0..1100 {
-        site.write(&format!("static/icons/{i:04}.svg"), format!("<svg id=\"{i}\"/>"));
+        site.write(
+            &format!("static/icons/{i:04}.svg"),
+            format!("<svg id=\"{i}\"/>"),
+        );
     }
     site.build();
     let files: BTreeSet<String> = site.snapshot().into_keys().collect();
     assert!(files.len() > 1100);
     let first = deploy_json(&site, &moto, &[]);
     assert_eq!(keys(&first["uploaded"]), files);
-    assert_eq!(keys(&first["deleted"]), BTreeSet::from(["stale.html".to_string()]));
+    assert_eq!(
+        keys(&first["deleted"]),
+        BTreeSet::from(["stale.html".to_string()])
+    );
     let on_s3: BTreeSet<String> = moto.objects().into_keys().collect();
     let mut expected: BTreeSet<String> = files.iter().map(|f| format!("site/ja/{f}")).collect();
     expected.insert("other/keep.txt".into());
@@ -551,12 +636,29 @@ fn a_deploy_killed_halfway_deleted_nothing_and_the_next_one_converges() {
     site.build();
     deploy_json(&site, &moto, &[]);
     std::fs::remove_file(site.root().join("content/posts/p0.md")).unwrap();
-    site.post("p1", "title: 記事1\ndate: 2024-01-02\nslug: p1", "変えました。");
+    site.post(
+        "p1",
+        "title: 記事1\ndate: 2024-01-02\nslug: p1",
+        "変えました。",
+    );
     site.build();
 
-    let out = deploy_with(&site, &moto, &[], &[("ENISHI_TEST_STOP_AFTER_UPLOADS", "1")]);
-    assert_eq!(out.status.code(), Some(86), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(moto.objects().contains_key("2024/01/01/p0/index.html"), "nothing deleted yet");
+    let out = deploy_with(
+        &site,
+        &moto,
+        &[],
+        &[("ENISHI_TEST_STOP_AFTER_UPLOADS", "1")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        moto.objects().contains_key("2024/01/01/p0/index.html"),
+        "nothing deleted yet"
+    );
 
     deploy_json(&site, &moto, &[]);
     let local: BTreeSet<String> = site.snapshot().into_keys().collect();
@@ -573,7 +675,10 @@ fn an_output_whose_last_write_did_not_finish_is_refused() {
     let out = site.run_with_env(&["build"], &[("ENISHI_TEST_STOP_AFTER_WRITES", "3")]);
     assert_eq!(out.status.code(), Some(86));
     let err = one_line_error(&deploy_with(&site, &moto, &[], &[]));
-    assert!(err.contains("did not finish writing") && err.contains("enishi build"), "{err}");
+    assert!(
+        err.contains("did not finish writing") && err.contains("enishi build"),
+        "{err}"
+    );
     assert!(moto.objects().is_empty());
 }
 
@@ -594,7 +699,10 @@ fn the_cloudfront_function_serves_folders_and_redirects_old_urls() {
         eprintln!("skipped: node not installed (.ci/run installs it)");
         return;
     };
-    let function = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/cloudfront-directory-index.js");
+    let function = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/cloudfront-directory-index.js"
+    );
     let harness = format!(
         r#"const src = require('fs').readFileSync({function:?}, 'utf8');
 const handler = new Function(src + '\nreturn handler;')();
@@ -609,9 +717,15 @@ for (const [uri, querystring] of cases) {{
 }}"#
     );
     let out = Command::new(node).arg("-e").arg(harness).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
         [
             "origin /index.html",
             "origin /2024/05/26/hello/index.html",
