@@ -1,4 +1,7 @@
-//! `site.toml`: the site's settings, with defaults for everything but the title.
+//! `site.toml`: the site's settings, with defaults for everything but the title;
+//! without one, a Hugo site's own configuration (`hugo`).
+
+mod hugo;
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +47,33 @@ pub struct SiteConfig {
     pub images: ImagesConfig,
     /// Where `enishi deploy` sends the site; absent until the site is deployed.
     pub deploy: Option<DeployConfig>,
+    /// The sections (folders under content/) whose pages are posts: dated, listed,
+    /// tagged, related. Default `["posts"]`; a Hugo site's `params.mainSections`,
+    /// else its section with the most pages, as Hugo does.
+    #[serde(default)]
+    pub sections: Option<Vec<String>>,
+    /// How URLs are made: "enishi" (date prefix stripped from file names, `permalink`
+    /// for posts) or "hugo" (Hugo's rules, the default for a site read from a Hugo
+    /// configuration, so its old links keep working).
+    #[serde(default)]
+    pub urls: UrlStyle,
+    /// Permalink patterns by section, as Hugo's `[permalinks]` (`post = "/:year/:slug/"`).
+    #[serde(default)]
+    pub permalinks: std::collections::BTreeMap<String, String>,
+    /// Turn `:emoji:` codes into emoji, as Hugo's `enableEmoji`.
+    #[serde(default)]
+    pub enable_emoji: bool,
+    /// Free values for templates (`site.params.x`), as Hugo's `[params]`.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlStyle {
+    #[default]
+    Enishi,
+    Hugo,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -255,26 +285,47 @@ pub struct Site {
     pub configured_base_url: String,
     /// The path part of `base_url` without its trailing slash ("" or "/blog").
     pub base_path: String,
+    /// The sections whose pages are posts (see `SiteConfig::sections`).
+    pub main_sections: Vec<String>,
+    /// The files the settings were read from (`site.toml`, or a Hugo site's).
+    pub config_files: Vec<PathBuf>,
+    /// Things to tell the user once per build that are not warnings (what of a Hugo
+    /// configuration was ignored).
+    pub notes: Vec<String>,
 }
 
 impl Site {
     pub fn load(root: &Path, base_url_override: Option<&str>) -> Result<Site> {
         let path = root.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{}: cannot read the site config (run `enishi init DIR` to create a site, or pass --source)",
-                path.display()
-            )
-        })?;
-        let mut config = parse_config(&text, Path::new(CONFIG_FILE))?;
+        let (mut config, files, note, shown) = if !path.exists()
+            && let Some(h) = hugo::load(root)?
+        {
+            let shown = crate::util::display_rel(root, &h.files[0]);
+            let mut config = h.config;
+            if config.sections.is_none() {
+                config.sections = Some(largest_section(root).into_iter().collect());
+            }
+            (config, h.files, h.note, shown)
+        } else {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "{}: cannot read the site config (run `enishi init DIR` to create a site, or pass --source)",
+                    path.display()
+                )
+            })?;
+            let config = parse_config(&text, Path::new(CONFIG_FILE))?;
+            (config, vec![path], None, CONFIG_FILE.to_string())
+        };
         let configured = config.base_url.clone();
         if let Some(url) = base_url_override {
             config.base_url = url.to_string();
         }
-        let mut site = Site::from_config(root, config, Path::new(CONFIG_FILE))?;
+        let mut site = Site::from_config(root, config, Path::new(&shown))?;
         if let Some((base, _)) = split_base_url(&configured) {
             site.configured_base_url = base;
         }
+        site.config_files = files;
+        site.notes.extend(note);
         Ok(site)
     }
 
@@ -346,13 +397,28 @@ impl Site {
         if config.paginate == 0 {
             return Err(anyhow!("{}: paginate must be at least 1", path.display()));
         }
-        if !config.permalink.starts_with('/') || !config.permalink.contains(":slug") {
+        let permalink_ok = match config.urls {
+            UrlStyle::Enishi => config.permalink.starts_with('/') && config.permalink.contains(":slug"),
+            // Empty: the page's folder, as Hugo does without [permalinks].
+            UrlStyle::Hugo => config.permalink.is_empty() || config.permalink.starts_with('/'),
+        };
+        if let Some((section, pattern)) = config.permalinks.iter().find(|(_, p)| !p.starts_with('/')) {
+            return Err(anyhow!(
+                "{}: permalinks.{section} {pattern:?} must start with / (e.g. \"/:year/:month/:slug/\")",
+                path.display()
+            ));
+        }
+        if !permalink_ok {
             return Err(anyhow!(
                 "{}: permalink {:?} must start with / and contain :slug (e.g. \"/:year/:month/:day/:slug/\")",
                 path.display(),
                 config.permalink
             ));
         }
+        let main_sections = config
+            .sections
+            .clone()
+            .unwrap_or_else(|| vec![crate::content::POSTS_DIR.to_string()]);
         Ok(Site {
             root: root.to_path_buf(),
             config,
@@ -360,6 +426,9 @@ impl Site {
             configured_base_url: base_url.clone(),
             base_url,
             base_path,
+            main_sections,
+            config_files: vec![root.join(CONFIG_FILE)],
+            notes: Vec::new(),
         })
     }
 
@@ -379,6 +448,29 @@ impl Site {
             None => self.root.join(".enishi").join("cache.sqlite"),
         }
     }
+}
+
+/// Hugo's default main section: the folder under content/ with the most Markdown
+/// pages (ties: the first by name).
+fn largest_section(root: &Path) -> Option<String> {
+    let content = root.join(crate::content::CONTENT_DIR);
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for entry in walkdir::WalkDir::new(&content)
+        .follow_links(true)
+        .min_depth(2)
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file() && name.ends_with(".md") && name != "_index.md" {
+            let rel = entry.path().strip_prefix(&content).ok()?;
+            if let Some(std::path::Component::Normal(top)) = rel.components().next() {
+                *counts.entry(top.to_string_lossy().into_owned()).or_default() += 1;
+            }
+        }
+    }
+    let most = counts.values().copied().max()?;
+    counts.into_iter().find(|(_, n)| *n == most).map(|(s, _)| s)
 }
 
 pub fn parse_config(text: &str, path: &Path) -> Result<SiteConfig> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use rayon::prelude::*;
 
-use crate::config::{CONFIG_FILE, Site};
+use crate::config::Site;
 use crate::store::Store;
 
 /// A hash of the program's own sources, made by `build.rs`.
@@ -21,7 +21,7 @@ const SITE_FOLDERS: &[&str] = &["content", "templates", "themes", "static", "dic
 /// The fingerprint of the site's files and of the program, with `options` (what
 /// else changes the output, as text).
 pub fn of_files(site: &Site, options: &str) -> String {
-    let mut files: Vec<PathBuf> = vec![site.root.join(CONFIG_FILE)];
+    let mut files: Vec<PathBuf> = site.config_files.clone();
     for folder in SITE_FOLDERS {
         let dir = site.root.join(folder);
         if dir.is_dir() {

@@ -271,6 +271,9 @@ fn main() -> ExitCode {
 
 fn build(opts: BuildOptions) -> Result<()> {
     let report = pipeline::build(&opts, &Reporter::new(true))?;
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 
-use crate::config::Site;
+use crate::config::{Site, UrlStyle};
 use crate::content::{Document, Kind};
 use crate::report::{Warning, WarningKind};
-use crate::util::slugify;
+
+pub mod permalink;
 
 #[derive(Debug)]
 pub struct SiteModel {
@@ -73,16 +74,16 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
             continue;
         }
         warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
-        let path = match doc.kind {
-            Kind::Post => expand_permalink(&site.config.permalink, &doc, site),
-            Kind::Page => {
-                if doc.section.is_empty() {
-                    format!("/{}/", doc.slug)
-                } else {
-                    format!("/{}/{}/", doc.section, doc.slug)
-                }
-            }
-        };
+        warnings.append(&mut doc.warnings);
+        if doc.kind == Kind::Post && doc.date.is_none() {
+            warnings.push(Warning::new(
+                WarningKind::Content,
+                &doc.source,
+                None,
+                "no date; the post is listed last (add `date: 2024-05-26` to the front matter)".into(),
+            ));
+        }
+        let path = permalink::page_path(&doc, site);
         let entry = Entry {
             date: doc.date,
             path,
@@ -95,6 +96,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
             Kind::Page => pages.push(entry),
         }
     }
+    let (mut posts, mut pages) = drop_collisions(posts, pages, &mut warnings)?;
     posts.sort_by(|a, b| {
         b.date
             .cmp(&a.date)
@@ -102,10 +104,12 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     });
     pages.sort_by(|a, b| a.doc.source.cmp(&b.doc.source));
 
-    let tags = collect_terms(&mut posts, "tags", |e| &e.doc.front.tags, |e| &mut e.tags);
+    let style = site.config.urls;
+    let tags = collect_terms(&mut posts, "tags", style, |e| &e.doc.front.tags, |e| &mut e.tags);
     let categories = collect_terms(
         &mut posts,
         "categories",
+        style,
         |e| &e.doc.front.categories,
         |e| &mut e.categories,
     );
@@ -118,7 +122,6 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         warnings,
         next_due,
     })
-    .and_then(check_paths)
 }
 
 /// Cuts a post's tags and categories to `max` each: every term is a page that lists
@@ -146,11 +149,19 @@ fn cap_terms(doc: &mut Document, max: usize) -> Vec<Warning> {
     warnings
 }
 
-/// Two sources that claim the same URL are an error naming both; a URL that cannot
-/// be a file path is an error naming its source.
-fn check_paths(model: SiteModel) -> Result<SiteModel> {
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    for e in model.posts.iter().chain(&model.pages) {
+/// Two sources that claim the same URL: as in Hugo the build goes on, with a
+/// warning naming both; the first by source path keeps the URL, deterministically.
+/// A URL that cannot be a file path is an error naming its source.
+fn drop_collisions(
+    posts: Vec<Entry>,
+    pages: Vec<Entry>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Vec<Entry>, Vec<Entry>)> {
+    let mut all: Vec<Entry> = posts.into_iter().chain(pages).collect();
+    all.sort_by(|a, b| a.doc.source.cmp(&b.doc.source));
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let (mut posts, mut pages) = (Vec::new(), Vec::new());
+    for e in all {
         if let Err(why) = check_site_path(&e.path) {
             return Err(anyhow!(
                 "{}: its URL {:?} {why} (change `slug` or the file name)",
@@ -158,41 +169,25 @@ fn check_paths(model: SiteModel) -> Result<SiteModel> {
                 e.path
             ));
         }
-        if let Some(other) = seen.insert(&e.path, &e.doc.source) {
-            return Err(anyhow!(
-                "{} and {} both map to {} (give one of them a different `slug`)",
-                other,
-                e.doc.source,
-                e.path
+        if let Some(winner) = seen.get(&e.path) {
+            warnings.push(Warning::new(
+                WarningKind::Content,
+                &e.doc.source,
+                None,
+                format!(
+                    "{winner} and {} both map to {}; {} is left out (give one of them a different `slug`)",
+                    e.doc.source, e.path, e.doc.source
+                ),
             ));
+            continue;
+        }
+        seen.insert(e.path.clone(), e.doc.source.clone());
+        match e.doc.kind {
+            Kind::Post => posts.push(e),
+            Kind::Page => pages.push(e),
         }
     }
-    Ok(model)
-}
-
-fn expand_permalink(pattern: &str, doc: &Document, site: &Site) -> String {
-    let local = doc.date.map(|d| d.with_timezone(&site.tz));
-    let fmt = |f: &str| local.map(|d| d.format(f).to_string()).unwrap_or_default();
-    let filename = doc
-        .source
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .trim_end_matches(".md");
-    let mut path = pattern
-        .replace(":year", &fmt("%Y"))
-        .replace(":month", &fmt("%m"))
-        .replace(":day", &fmt("%d"))
-        .replace(":section", "posts")
-        .replace(":filename", filename)
-        .replace(":slug", &doc.slug);
-    if !path.ends_with('/') && !path.ends_with(".html") {
-        path.push('/');
-    }
-    while path.contains("//") {
-        path = path.replace("//", "/");
-    }
-    path
+    Ok((posts, pages))
 }
 
 /// Longest file or folder name most file systems take, in bytes.
@@ -236,21 +231,17 @@ pub fn folder_clash<'a>(paths: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a st
     None
 }
 
-/// Slug for a tag or category: `C++` and `C#` must not both become `c`.
-pub fn term_slug(name: &str) -> String {
-    slugify(&name.replace('+', "plus").replace('#', "sharp"))
-}
-
 fn collect_terms(
     posts: &mut [Entry],
     kind: &str,
+    style: UrlStyle,
     names: impl Fn(&Entry) -> &Vec<String>,
     indexes: impl Fn(&mut Entry) -> &mut Vec<usize>,
 ) -> Vec<Term> {
     let mut by_slug: BTreeMap<String, Term> = BTreeMap::new();
     for (i, post) in posts.iter().enumerate() {
         for name in names(post) {
-            let slug = term_slug(name);
+            let slug = permalink::term_slug(name, style);
             if slug.is_empty() {
                 continue;
             }
@@ -274,7 +265,7 @@ fn collect_terms(
     for post in posts.iter_mut() {
         let mut ids: Vec<usize> = names(post)
             .iter()
-            .filter_map(|n| index.get(term_slug(n).as_str()).copied())
+            .filter_map(|n| index.get(permalink::term_slug(n, style).as_str()).copied())
             .collect();
         let mut seen = std::collections::BTreeSet::new();
         ids.retain(|i| seen.insert(*i));

@@ -71,6 +71,9 @@ pub struct BuildReport {
     /// Nothing had changed since the last build: nothing was generated or written.
     pub up_to_date: bool,
     pub warnings: Vec<Warning>,
+    /// What the user should know that is not a warning (a Hugo configuration's
+    /// ignored settings).
+    pub notes: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -266,6 +269,7 @@ pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     check_output_folder(&site, &output)?;
     Disk::recover(&output);
     let files = inputs::of_files(&site, &options_key(opts, &output));
+    let notes = site.notes.clone();
     // One connection for the whole build.
     let store = open_cache(&site, reporter)?;
     if !opts.clean
@@ -273,6 +277,7 @@ pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     {
         check_strict(opts.strict, &report.warnings)?;
         report.elapsed = started.elapsed();
+        report.notes = notes;
         return Ok(report);
     }
     let (generated, store) = generate_with(opts, None, Some((site, store)), reporter)?;
@@ -288,6 +293,7 @@ pub fn build(opts: &BuildOptions, reporter: &Reporter) -> Result<BuildReport> {
     let mut report = publish(generated, &mut disk, opts.strict, reporter)?;
     remember(disk.store(), &output, &files, next_due, &report)?;
     report.elapsed = started.elapsed();
+    report.notes = notes;
     Ok(report)
 }
 
@@ -387,6 +393,7 @@ fn up_to_date(
         },
         up_to_date: true,
         warnings,
+        notes: Vec::new(),
         elapsed: Duration::ZERO,
     }))
 }
@@ -534,6 +541,7 @@ fn generate_with(
         written: WriteSummary::default(),
         up_to_date: false,
         warnings: Vec::new(),
+        notes: Vec::new(),
         elapsed: started.elapsed(),
     };
     let first_expiry = [

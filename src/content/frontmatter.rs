@@ -41,6 +41,11 @@ pub struct FrontMatter {
     pub summary: Option<String>,
     pub images: Vec<String>,
     pub aliases: Vec<String>,
+    /// Hugo's `url`: the page's whole path, overriding every permalink rule.
+    pub url: Option<String>,
+    /// What Hugo accepts but is probably a mistake (an empty title, `draft: fales`),
+    /// with the line: warnings, not errors.
+    pub problems: Vec<(usize, String)>,
     /// Every other key, for templates (`page.params.foo`). Hugo's own `params`
     /// table is merged in too.
     pub params: BTreeMap<String, Value>,
@@ -98,6 +103,9 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
     let at = |key: &str| format!("{file}:{}", key_line(split, key));
 
     let mut fm = FrontMatter::default();
+    // Field errors wait until we know whether the page is a draft: a draft is
+    // skipped before it is validated, as Hugo does.
+    let mut errors: Vec<anyhow::Error> = Vec::new();
     for (raw_key, value) in map {
         let key = raw_key.to_lowercase();
         match key.as_str() {
@@ -106,19 +114,19 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
                 if value.is_null() {
                     continue;
                 }
-                let d = scalar_string(&value)
-                    .and_then(|s| parse_date(&s, tz))
-                    .ok_or_else(|| invalid_date(&at(&raw_key), &raw_key, &value))?;
-                fm.date = Some(d);
+                match scalar_string(&value).and_then(|s| parse_date(&s, tz)) {
+                    Some(d) => fm.date = Some(d),
+                    None => errors.push(invalid_date(&at(&raw_key), &raw_key, &value)),
+                }
             }
             "lastmod" => {
                 if value.is_null() {
                     continue;
                 }
-                let d = scalar_string(&value)
-                    .and_then(|s| parse_date(&s, tz))
-                    .ok_or_else(|| invalid_date(&at(&raw_key), &raw_key, &value))?;
-                fm.lastmod = Some(d);
+                match scalar_string(&value).and_then(|s| parse_date(&s, tz)) {
+                    Some(d) => fm.lastmod = Some(d),
+                    None => errors.push(invalid_date(&at(&raw_key), &raw_key, &value)),
+                }
             }
             "draft" => {
                 fm.draft = match &value {
@@ -127,10 +135,12 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
                     Value::String(s) if s.eq_ignore_ascii_case("false") => false,
                     Value::Null => false,
                     _ => {
-                        return Err(anyhow!(
-                            "{}: draft must be true or false, found {value}",
-                            at(&raw_key)
+                        // Hugo publishes such a page; so do we, saying so.
+                        fm.problems.push((
+                            key_line(split, &raw_key),
+                            format!("draft must be true or false, found {value}; the page is published (write `draft: true` to keep it out)"),
                         ));
+                        false
                     }
                 }
             }
@@ -145,6 +155,7 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
                 }
             }
             "aliases" => fm.aliases = string_list(&value),
+            "url" => fm.url = scalar_string(&value).filter(|s| !s.trim().is_empty()),
             "params" => {
                 if let Value::Object(obj) = value {
                     for (k, v) in obj {
@@ -157,11 +168,14 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
             }
         }
     }
+    if !fm.draft && let Some(first) = errors.into_iter().next() {
+        return Err(first);
+    }
     fm.title = fm.title.trim().to_string();
     if fm.title.is_empty() {
-        return Err(anyhow!(
-            "{file}:{}: missing title (add `title: ...` to the front matter)",
-            split.front_line.saturating_sub(1).max(1)
+        fm.problems.push((
+            split.front_line.saturating_sub(1).max(1),
+            "no title (add `title: ...` to the front matter)".into(),
         ));
     }
     Ok(fm)

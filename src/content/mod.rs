@@ -10,7 +10,8 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rayon::prelude::*;
 
-use crate::config::Site;
+use crate::config::{Site, UrlStyle};
+use crate::report::{Warning, WarningKind};
 use crate::util::display_rel;
 pub use frontmatter::FrontMatter;
 pub use markdown::{Heading, Rendered, Segment};
@@ -36,6 +37,8 @@ pub struct Document {
     /// Publication date: front matter `date`, else a `YYYY-MM-DD-` file-name prefix.
     pub date: Option<DateTime<FixedOffset>>,
     pub slug: String,
+    /// The file name without `.md`, or a bundle's folder name (Hugo's `:filename`).
+    pub name: String,
     /// Folder of the page relative to `content/` (e.g. "" for `about.md`, "docs" for `docs/x.md`).
     pub section: String,
     /// For a page bundle (`…/name/index.md`), the folder whose other files are copied beside the page.
@@ -48,6 +51,8 @@ pub struct Document {
     pub body_line: usize,
     /// Hash of the whole source file: what the analysis cache is keyed by.
     pub content_hash: String,
+    /// What is accepted but probably a mistake, reported when the page is published.
+    pub warnings: Vec<Warning>,
 }
 
 /// Paths of every Markdown source under `content/`, sorted. Symbolic links are
@@ -202,11 +207,14 @@ fn parse_document(
 
     let content_dir = site.root.join(CONTENT_DIR);
     let rel = path.strip_prefix(&content_dir).unwrap_or(path);
-    let kind = if rel.starts_with(POSTS_DIR) {
-        Kind::Post
-    } else {
-        Kind::Page
-    };
+    // Posts are the pages of the main sections, at any depth.
+    let in_main_section = rel.parent().and_then(|p| p.components().next()).is_some_and(|top| {
+        site.main_sections
+            .iter()
+            .any(|m| top.as_os_str() == std::ffi::OsStr::new(m))
+    });
+    let kind = if in_main_section { Kind::Post } else { Kind::Page };
+    let hugo = site.config.urls == UrlStyle::Hugo;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -220,12 +228,19 @@ fn parse_document(
     } else {
         stem
     };
-    let (name_date, name_rest) = split_date_prefix(&name);
+    // Hugo keeps a `2024-05-26-` prefix in the URL and takes no date from it.
+    let (name_date, name_rest) = if hugo {
+        (None, name.as_str())
+    } else {
+        split_date_prefix(&name)
+    };
 
     let date = front.date.or_else(|| {
         name_date.and_then(|d| frontmatter::parse_date(&d.format("%Y-%m-%d").to_string(), site.tz))
     });
-    if kind == Kind::Post && date.is_none() {
+    // A draft is skipped before it is validated, as Hugo does; Hugo lists a post
+    // without a date too.
+    if kind == Kind::Post && date.is_none() && !front.draft && !hugo {
         return Err(anyhow!(
             "{source}:{}: missing date (add `date: 2024-05-26` to the front matter)",
             split.front_line - 1
@@ -233,11 +248,18 @@ fn parse_document(
     }
 
     let slug_source = front.slug.clone().unwrap_or_else(|| name_rest.to_string());
-    let slug = crate::util::slugify(&slug_source);
+    let mut slug = if hugo {
+        crate::model::permalink::term_slug(&slug_source, UrlStyle::Hugo)
+    } else {
+        crate::util::slugify(&slug_source)
+    };
     if slug.is_empty() {
-        return Err(anyhow!(
-            "{source}: cannot make a URL slug from {slug_source:?} (set `slug:` in the front matter)"
-        ));
+        if !front.draft {
+            return Err(anyhow!(
+                "{source}: cannot make a URL slug from {slug_source:?} (set `slug:` in the front matter)"
+            ));
+        }
+        slug = content_hash[..12].to_string();
     }
 
     // A page's section is its folder under content/ (bundles count their parent).
@@ -247,12 +269,19 @@ fn parse_document(
     }
     let section = display_rel(Path::new(""), &section_dir);
 
+    let warnings = front
+        .problems
+        .iter()
+        .map(|(line, message)| Warning::new(WarningKind::Content, &source, Some(*line), message.clone()))
+        .collect();
     let body = markdown::render(split.body, split.body_line);
     Ok(Document {
         source,
         kind,
         date,
         slug,
+        name,
+        warnings,
         section,
         bundle_dir: is_bundle.then(|| path.parent().unwrap_or(Path::new("")).to_path_buf()),
         body: std::sync::Arc::new(body),

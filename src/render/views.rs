@@ -394,6 +394,8 @@ mod tests {
                 front,
                 date: None,
                 slug: "page".into(),
+                name: "page".into(),
+                warnings: Vec::new(),
                 section: String::new(),
                 bundle_dir: None,
                 body: Arc::new(render(markdown, 1)),
