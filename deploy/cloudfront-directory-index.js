@@ -7,8 +7,8 @@
 // - `/dir/`   is served from `/dir/index.html` (rewritten before the cache, so
 //             the cache key is the file `enishi deploy` invalidates);
 // - `/dir`    (an old URL without the slash, e.g. Hatena's /entry/2020/01/01/123456)
-//             is answered with a 301 to `/dir/`, query string kept, as the S3
-//             website endpoint does;
+//             is answered with a permanent redirect (301) to `/dir/`, query string
+//             kept (the S3 website endpoint answers such a URL with a 302);
 // - anything whose last segment has a dot (`/feed.xml`, `/_img/a.webp`) is
 //             passed through unchanged.
 function handler(event) {

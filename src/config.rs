@@ -385,12 +385,12 @@ impl Site {
             ));
         }
         if let Some(deploy) = &config.deploy
-            && (deploy.multipart_threshold_mb < 5
+            && (!(5..=5120).contains(&deploy.multipart_threshold_mb)
                 || deploy.concurrency == 0
-                || deploy.max_invalidation_paths == 0)
+                || !(1..=3000).contains(&deploy.max_invalidation_paths))
         {
             return Err(anyhow!(
-                "{}: [deploy] multipart_threshold_mb must be at least 5 (S3's smallest part), concurrency and max_invalidation_paths at least 1",
+                "{}: [deploy] multipart_threshold_mb must be within 5–5120 (S3's smallest part and largest single upload), concurrency at least 1, max_invalidation_paths within 1–3000 (CloudFront's limit)",
                 path.display()
             ));
         }
@@ -398,11 +398,15 @@ impl Site {
             return Err(anyhow!("{}: paginate must be at least 1", path.display()));
         }
         let permalink_ok = match config.urls {
-            UrlStyle::Enishi => config.permalink.starts_with('/') && config.permalink.contains(":slug"),
+            UrlStyle::Enishi => {
+                config.permalink.starts_with('/') && config.permalink.contains(":slug")
+            }
             // Empty: the page's folder, as Hugo does without [permalinks].
             UrlStyle::Hugo => config.permalink.is_empty() || config.permalink.starts_with('/'),
         };
-        if let Some((section, pattern)) = config.permalinks.iter().find(|(_, p)| !p.starts_with('/')) {
+        if let Some((section, pattern)) =
+            config.permalinks.iter().find(|(_, p)| !p.starts_with('/'))
+        {
             return Err(anyhow!(
                 "{}: permalinks.{section} {pattern:?} must start with / (e.g. \"/:year/:month/:slug/\")",
                 path.display()
@@ -465,7 +469,9 @@ fn largest_section(root: &Path) -> Option<String> {
         if entry.file_type().is_file() && name.ends_with(".md") && name != "_index.md" {
             let rel = entry.path().strip_prefix(&content).ok()?;
             if let Some(std::path::Component::Normal(top)) = rel.components().next() {
-                *counts.entry(top.to_string_lossy().into_owned()).or_default() += 1;
+                *counts
+                    .entry(top.to_string_lossy().into_owned())
+                    .or_default() += 1;
             }
         }
     }

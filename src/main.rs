@@ -332,6 +332,12 @@ fn deploy(opts: enishi::deploy::DeployOptions, json: bool) -> Result<()> {
         }
     }
     writeln!(out, "{}", report.summary())?;
+    if let Some(limit) = report.refused_deletes {
+        eprintln!(
+            "note: a deploy would be refused: {} deletions are more than --max-deletes {limit}",
+            report.deleted.len()
+        );
+    }
     Ok(())
 }
 

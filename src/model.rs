@@ -73,6 +73,9 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
             skipped.push(doc.source.clone());
             continue;
         }
+        if let Some(invalid) = &doc.front.invalid {
+            return Err(anyhow!("{invalid}"));
+        }
         warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         warnings.append(&mut doc.warnings);
         if doc.kind == Kind::Post && doc.date.is_none() {
@@ -80,7 +83,8 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
                 WarningKind::Content,
                 &doc.source,
                 None,
-                "no date; the post is listed last (add `date: 2024-05-26` to the front matter)".into(),
+                "no date; the post is listed last (add `date: 2024-05-26` to the front matter)"
+                    .into(),
             ));
         }
         let path = permalink::page_path(&doc, site);
@@ -105,7 +109,13 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     pages.sort_by(|a, b| a.doc.source.cmp(&b.doc.source));
 
     let style = site.config.urls;
-    let tags = collect_terms(&mut posts, "tags", style, |e| &e.doc.front.tags, |e| &mut e.tags);
+    let tags = collect_terms(
+        &mut posts,
+        "tags",
+        style,
+        |e| &e.doc.front.tags,
+        |e| &mut e.tags,
+    );
     let categories = collect_terms(
         &mut posts,
         "categories",

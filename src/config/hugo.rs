@@ -45,7 +45,11 @@ fn config_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let root_file = ROOT_NAMES
         .iter()
-        .flat_map(|n| EXTENSIONS.iter().map(move |e| root.join(format!("{n}.{e}"))))
+        .flat_map(|n| {
+            EXTENSIONS
+                .iter()
+                .map(move |e| root.join(format!("{n}.{e}")))
+        })
         .find(|p| p.is_file());
     files.extend(root_file);
     let dir = root.join("config").join("_default");
@@ -72,11 +76,13 @@ pub fn load(root: &Path) -> Result<Option<HugoConfig>> {
     let mut merged = Map::new();
     for file in &files {
         let shown = crate::util::display_rel(root, file);
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| anyhow!("{shown}: cannot read ({e})"))?;
+        let text =
+            std::fs::read_to_string(file).map_err(|e| anyhow!("{shown}: cannot read ({e})"))?;
         let value = lower_keys(parse(&text, file, &shown)?);
         let stem = file.file_stem().map(|s| s.to_string_lossy().to_lowercase());
-        let in_default_dir = file.parent().is_some_and(|p| p.ends_with("config/_default"));
+        let in_default_dir = file
+            .parent()
+            .is_some_and(|p| p.ends_with("config/_default"));
         match (value, stem.as_deref()) {
             // config/_default/params.toml holds the `params` table, and so on.
             (value, Some(key)) if in_default_dir && !ROOT_NAMES.contains(&key) => {
@@ -111,8 +117,9 @@ fn parse(text: &str, file: &Path, shown: &str) -> Result<Value> {
                 .unwrap_or_default();
             anyhow!("{shown}{line}: {}", e.message().trim().replace('\n', " "))
         }),
-        Some("json") => serde_json::from_str(text)
-            .map_err(|e| anyhow!("{shown}:{}: {e}", e.line())),
+        Some("json") => {
+            serde_json::from_str(text).map_err(|e| anyhow!("{shown}:{}: {e}", e.line()))
+        }
         _ => serde_saphyr::from_str::<Value>(text)
             .map_err(|e| anyhow!("{shown}: {}", e.to_string().replace('\n', " "))),
     }
@@ -187,7 +194,10 @@ fn to_site_config(hugo: &Map<String, Value>) -> Result<(SiteConfig, Vec<String>)
     if let Some(main) = params.and_then(|p| p.get("mainsections")) {
         let sections: Vec<String> = match main {
             Value::String(s) => vec![s.clone()],
-            Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         };
         if !sections.is_empty() {
@@ -211,7 +221,9 @@ fn to_site_config(hugo: &Map<String, Value>) -> Result<(SiteConfig, Vec<String>)
             _ => None,
         }
     };
-    if let Some(a) = author(params.and_then(|p| p.get("author"))).or_else(|| author(hugo.get("author"))) {
+    if let Some(a) =
+        author(params.and_then(|p| p.get("author"))).or_else(|| author(hugo.get("author")))
+    {
         config.author = a;
     }
     if let Some(Value::Bool(on)) = hugo.get("enableemoji") {
@@ -264,22 +276,37 @@ mod tests {
         assert_eq!(c.paginate, 7);
         assert_eq!(c.sections.as_deref(), Some(&["post".to_string()][..]));
         assert_eq!(c.permalinks["post"], "/:year/:month/:slug/");
-        assert_eq!((c.description.as_str(), c.author.as_str()), ("説明", "山田"));
+        assert_eq!(
+            (c.description.as_str(), c.author.as_str()),
+            ("説明", "山田")
+        );
         assert_eq!(c.urls, UrlStyle::Hugo);
         let note = hugo.note.unwrap();
-        assert!(note.contains("theme") && note.contains("markup") && note.contains("series"), "{note}");
+        assert!(
+            note.contains("theme") && note.contains("markup") && note.contains("series"),
+            "{note}"
+        );
     }
 
     #[test]
     fn config_default_files_merge_by_key() {
         let dir = site(&[
-            ("config/_default/hugo.yaml", "title: X\nbaseURL: https://x.example/\n"),
+            (
+                "config/_default/hugo.yaml",
+                "title: X\nbaseURL: https://x.example/\n",
+            ),
             ("config/_default/params.yaml", "mainSections: [blog]\n"),
-            ("config/_default/permalinks.toml", "[page]\nblog = '/:slug/'\n"),
+            (
+                "config/_default/permalinks.toml",
+                "[page]\nblog = '/:slug/'\n",
+            ),
         ]);
         let hugo = load(dir.path()).unwrap().unwrap();
         assert_eq!(hugo.config.title, "X");
-        assert_eq!(hugo.config.sections.as_deref(), Some(&["blog".to_string()][..]));
+        assert_eq!(
+            hugo.config.sections.as_deref(),
+            Some(&["blog".to_string()][..])
+        );
         assert_eq!(hugo.config.permalinks["blog"], "/:slug/");
         assert_eq!(hugo.files.len(), 3);
         assert!(load(site(&[]).path()).unwrap().is_none());

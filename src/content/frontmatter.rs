@@ -46,6 +46,9 @@ pub struct FrontMatter {
     /// What Hugo accepts but is probably a mistake (an empty title, `draft: fales`),
     /// with the line: warnings, not errors.
     pub problems: Vec<(usize, String)>,
+    /// For a draft: the error it would be if published (`enishi build --drafts`
+    /// reports it; a normal build skips the draft before validating it).
+    pub invalid: Option<String>,
     /// Every other key, for templates (`page.params.foo`). Hugo's own `params`
     /// table is merged in too.
     pub params: BTreeMap<String, Value>,
@@ -168,8 +171,11 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
             }
         }
     }
-    if !fm.draft && let Some(first) = errors.into_iter().next() {
-        return Err(first);
+    if let Some(first) = errors.into_iter().next() {
+        if !fm.draft {
+            return Err(first);
+        }
+        fm.invalid = Some(first.to_string());
     }
     fm.title = fm.title.trim().to_string();
     if fm.title.is_empty() {

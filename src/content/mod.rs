@@ -208,12 +208,19 @@ fn parse_document(
     let content_dir = site.root.join(CONTENT_DIR);
     let rel = path.strip_prefix(&content_dir).unwrap_or(path);
     // Posts are the pages of the main sections, at any depth.
-    let in_main_section = rel.parent().and_then(|p| p.components().next()).is_some_and(|top| {
-        site.main_sections
-            .iter()
-            .any(|m| top.as_os_str() == std::ffi::OsStr::new(m))
-    });
-    let kind = if in_main_section { Kind::Post } else { Kind::Page };
+    let in_main_section = rel
+        .parent()
+        .and_then(|p| p.components().next())
+        .is_some_and(|top| {
+            site.main_sections
+                .iter()
+                .any(|m| top.as_os_str() == std::ffi::OsStr::new(m))
+        });
+    let kind = if in_main_section {
+        Kind::Post
+    } else {
+        Kind::Page
+    };
     let hugo = site.config.urls == UrlStyle::Hugo;
     let stem = path
         .file_stem()
@@ -240,11 +247,16 @@ fn parse_document(
     });
     // A draft is skipped before it is validated, as Hugo does; Hugo lists a post
     // without a date too.
-    if kind == Kind::Post && date.is_none() && !front.draft && !hugo {
-        return Err(anyhow!(
+    let mut front = front;
+    if kind == Kind::Post && date.is_none() && !hugo {
+        let missing = format!(
             "{source}:{}: missing date (add `date: 2024-05-26` to the front matter)",
             split.front_line - 1
-        ));
+        );
+        if !front.draft {
+            return Err(anyhow!(missing));
+        }
+        front.invalid.get_or_insert(missing);
     }
 
     let slug_source = front.slug.clone().unwrap_or_else(|| name_rest.to_string());
@@ -254,11 +266,13 @@ fn parse_document(
         crate::util::slugify(&slug_source)
     };
     if slug.is_empty() {
+        let unusable = format!(
+            "{source}: cannot make a URL slug from {slug_source:?} (set `slug:` in the front matter)"
+        );
         if !front.draft {
-            return Err(anyhow!(
-                "{source}: cannot make a URL slug from {slug_source:?} (set `slug:` in the front matter)"
-            ));
+            return Err(anyhow!(unusable));
         }
+        front.invalid.get_or_insert(unusable);
         slug = content_hash[..12].to_string();
     }
 
@@ -272,7 +286,9 @@ fn parse_document(
     let warnings = front
         .problems
         .iter()
-        .map(|(line, message)| Warning::new(WarningKind::Content, &source, Some(*line), message.clone()))
+        .map(|(line, message)| {
+            Warning::new(WarningKind::Content, &source, Some(*line), message.clone())
+        })
         .collect();
     let body = markdown::render(split.body, split.body_line);
     Ok(Document {

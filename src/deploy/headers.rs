@@ -96,19 +96,29 @@ impl Rules {
     }
 }
 
-/// `_img/` is content-addressed; elsewhere a name carrying a hex digest of 8 or
-/// more characters (`app.3f9a0c1b.css`, `logo-3f9a0c1be2.png`) is taken as
-/// fingerprinted.
+/// `_img/` is content-addressed; elsewhere a file (not a page or feed, which keep
+/// their URLs) whose name carries a hex digest of 8 or more characters with both
+/// digits and letters a–f (`app.3f9a0c1b.css`, `logo-3f9a0c1be2.png`) is taken as
+/// fingerprinted. Dates and counters (`IMG_20240526.jpg`) are not digests.
 fn is_fingerprinted(rel: &str) -> bool {
     if rel.starts_with("_img/") {
         return true;
     }
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    if matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "html" | "htm" | "xml" | "json" | "txt"
+    ) {
+        return false;
+    }
     stem.split(['.', '-', '_']).skip(1).any(|part| {
         part.len() >= 8
             && part.bytes().all(|b| b.is_ascii_hexdigit())
             && part.bytes().any(|b| b.is_ascii_digit())
+            && part.bytes().any(|b| b.is_ascii_alphabetic())
     })
 }
 

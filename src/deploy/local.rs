@@ -31,15 +31,19 @@ pub fn check_complete(store: &Store, output: &Path) -> Result<()> {
     ))
 }
 
-/// Every file under `output`, sorted by path.
+/// Every file under `output`, sorted by path. A build writes no symbolic links;
+/// one found there was put by hand and could point anywhere, so it is refused.
 pub fn scan(output: &Path) -> Result<Vec<LocalFile>> {
     let mut paths = Vec::new();
-    for entry in walkdir::WalkDir::new(output)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
+    for entry in walkdir::WalkDir::new(output).sort_by_file_name() {
         let entry =
             entry.with_context(|| format!("{}: cannot read the output", output.display()))?;
+        if entry.path_is_symlink() && entry.depth() > 0 {
+            return Err(anyhow!(
+                "{}: a symbolic link in the output; deploy uploads files only (run `enishi build` to restore the folder)",
+                entry.path().display()
+            ));
+        }
         if !entry.file_type().is_file() {
             continue;
         }

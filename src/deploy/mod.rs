@@ -9,16 +9,19 @@
 //!   invalidated (pure, unit-tested).
 //! - `headers`: Content-Type and Cache-Control for each key.
 //!
-//! The order keeps the live site whole at every moment: assets, then pages, then
-//! feeds and the sitemap, and deletions only after every upload succeeded, so a
-//! deploy that dies halfway leaves nothing missing, and running it again converges.
+//! The order keeps the live site whole at every moment: assets, then new pages,
+//! then replaced pages, then feeds and the sitemap, and deletions only after every
+//! upload succeeded, so a deploy that dies halfway leaves nothing missing. Before
+//! changing anything, the paths it will owe the CDN are recorded in the bucket
+//! (`remote::PENDING_KEY`); the next deploy invalidates them too, so running it
+//! again converges for the CDN as well as the bucket.
 
 mod headers;
 mod local;
 mod plan;
 mod remote;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,6 +65,9 @@ pub struct DeployReport {
     pub target: String,
     #[serde(skip)]
     pub requests: usize,
+    /// On a dry run over `--max-deletes`: the limit a real deploy would refuse at.
+    #[serde(skip)]
+    pub refused_deletes: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,51 +89,22 @@ pub fn deploy(opts: &DeployOptions, reporter: &Reporter) -> Result<DeployReport>
         .output
         .clone()
         .unwrap_or_else(|| site.root.join("public"));
-    if !site.cache_path().exists() {
-        return Err(anyhow!(
-            "{}: no finished build of it is recorded (no cache at {}); run `enishi build` and deploy again",
-            output.display(),
-            site.cache_path().display()
-        ));
-    }
-    let store = crate::pipeline::open_cache(&site, reporter)?;
-    local::check_complete(&store, &output)?;
-    drop(store);
+    check_output(&site, &output, reporter)?;
     let rules = headers::Rules::new(&config)?;
     let keep = headers::keep_set(&config)?;
-    let files = local::scan(&output)?;
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // Credentials and the bucket first: a wrong setting fails before any work.
         let remote = Remote::connect(&config).await?;
-        let listed = remote.list().await?;
-        // Same size, but an ETag that is not an MD5: the metadata decides.
-        let ask: Vec<String> = if opts.force {
-            Vec::new()
-        } else {
-            files
-                .iter()
-                .filter(|f| plan::compare(f, listed.get(&f.rel)) == Comparison::AskMetadata)
-                .map(|f| f.rel.clone())
-                .collect()
-        };
-        let md5_of: std::collections::HashMap<&str, String> =
-            files.iter().map(|f| (f.rel.as_str(), f.md5_hex())).collect();
-        let recorded = bounded(&remote, ask, config.concurrency, |remote, rel| async move {
-            let md5 = remote.recorded_md5(&rel).await?;
-            Ok((rel, md5))
-        })
-        .await?;
-        let changed: BTreeSet<String> = recorded
-            .into_iter()
-            .filter(|(rel, md5)| md5.as_deref() != md5_of.get(rel.as_str()).map(String::as_str))
-            .map(|(rel, _)| rel)
-            .collect();
-        let plan = Plan::new(files, &listed, &changed, |k| keep.is_match(k), opts.force);
-        if plan.deletes.len() > opts.max_deletes {
+        let listing = remote.list().await?;
+        let files = local::scan(&output)?;
+        let recorded = recorded_md5s(&remote, &files, &listing, opts.force, config.concurrency).await?;
+        let plan = Plan::new(files, &listing.objects, &recorded, |k| keep.is_match(k), opts.force);
+        let refused = plan.deletes.len() > opts.max_deletes;
+        if refused && !opts.dry_run {
             return Err(anyhow!(
                 "{}: refusing to delete {} objects (more than --max-deletes {}); nothing was changed. Check the target and the build, then pass --max-deletes {} if this is intended",
                 remote.target.display(),
@@ -136,15 +113,18 @@ pub fn deploy(opts: &DeployOptions, reporter: &Reporter) -> Result<DeployReport>
                 plan.deletes.len()
             ));
         }
-        let stale = plan::collapse(
-            plan.stale_paths(&site.base_path),
-            config.max_invalidation_paths,
-            &site.base_path,
-        );
+        // What the CDN may hold old copies of: this deploy's, and what a deploy that
+        // died before invalidating still owes.
+        let mut owed: BTreeSet<String> = plan.stale_paths(&site.base_path).into_iter().collect();
+        if listing.pending {
+            owed.extend(remote.read_pending().await?);
+        }
+        let owed: Vec<String> = owed.into_iter().collect();
         let distribution = config
             .cloudfront_distribution_id
             .as_deref()
-            .filter(|_| opts.invalidate && !stale.is_empty());
+            .filter(|_| opts.invalidate && !owed.is_empty());
+        let paths = plan::collapse(owed.clone(), config.max_invalidation_paths, &site.base_path);
         let mut report = DeployReport {
             uploaded: plan.uploads.iter().map(|u| u.file.rel.clone()).collect(),
             deleted: plan.deletes.clone(),
@@ -152,15 +132,19 @@ pub fn deploy(opts: &DeployOptions, reporter: &Reporter) -> Result<DeployReport>
             bytes_uploaded: plan.bytes(),
             invalidation: distribution.map(|_| Invalidation {
                 id: String::new(),
-                paths: stale.clone(),
+                paths: paths.clone(),
             }),
             dry_run: opts.dry_run,
             target: remote.target.display(),
             requests: 0,
+            refused_deletes: refused.then_some(opts.max_deletes),
         };
         if opts.dry_run {
             report.requests = remote.requests();
             return Ok(report);
+        }
+        if distribution.is_some() {
+            remote.write_pending(&owed).await?;
         }
         let bar = reporter.progress_bar(plan.uploads.len(), 50, "uploading");
         upload_in_phases(&remote, &output, &plan, &rules, config.concurrency, bar.clone()).await?;
@@ -169,7 +153,8 @@ pub fn deploy(opts: &DeployOptions, reporter: &Reporter) -> Result<DeployReport>
         }
         remote.delete(&plan.deletes).await?;
         if let (Some(distribution), Some(invalidation)) = (distribution, &mut report.invalidation) {
-            invalidation.id = remote.invalidate(distribution, &stale).await?;
+            invalidation.id = remote.invalidate(distribution, &paths).await?;
+            remote.clear_pending().await?;
             if opts.wait {
                 remote.wait_invalidated(distribution, &invalidation.id).await?;
             }
@@ -177,6 +162,46 @@ pub fn deploy(opts: &DeployOptions, reporter: &Reporter) -> Result<DeployReport>
         report.requests = remote.requests();
         Ok(report)
     })
+}
+
+/// Refuses an output no finished build is recorded for. Opening the cache to ask
+/// never writes a table of deploy's.
+fn check_output(site: &Site, output: &Path, reporter: &Reporter) -> Result<()> {
+    if !site.cache_path().exists() {
+        return Err(anyhow!(
+            "{}: no build of it is recorded (no cache at {}); run `enishi build` and deploy again",
+            output.display(),
+            site.cache_path().display()
+        ));
+    }
+    let store = crate::pipeline::open_cache(site, reporter)?;
+    local::check_complete(&store, output)
+}
+
+/// For each file whose comparison needs it (same size, an ETag that is not the
+/// file's MD5: multipart, SSE-KMS, or simply other bytes), the MD5 recorded in
+/// the object's metadata, by one HEAD request each.
+async fn recorded_md5s(
+    remote: &Remote,
+    files: &[plan::LocalFile],
+    listing: &remote::Listing,
+    force: bool,
+    concurrency: usize,
+) -> Result<HashMap<String, Option<String>>> {
+    if force {
+        return Ok(HashMap::new());
+    }
+    let ask: Vec<String> = files
+        .iter()
+        .filter(|f| plan::compare(f, listing.objects.get(&f.rel)) == Comparison::AskMetadata)
+        .map(|f| f.rel.clone())
+        .collect();
+    let found = bounded(remote, ask, concurrency, |remote, rel| async move {
+        let md5 = remote.recorded_md5(&rel).await?;
+        Ok((rel, md5))
+    })
+    .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// Uploads phase by phase, each finished before the next starts.
@@ -192,11 +217,11 @@ async fn upload_in_phases(
         .ok()
         .and_then(|v| v.parse().ok());
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for phase in [Phase::Assets, Phase::Pages, Phase::Feeds] {
+    for phase in Phase::ALL {
         let jobs: Vec<(Upload, Headers)> = plan
             .uploads
             .iter()
-            .filter(|u| plan::phase(&u.file.rel) == phase)
+            .filter(|u| u.phase() == phase)
             .map(|u| (u.clone(), rules.for_key(&u.file.rel)))
             .collect();
         let output = output.to_path_buf();
@@ -228,8 +253,9 @@ async fn upload_in_phases(
     Ok(())
 }
 
-/// Runs `task` on every item, at most `limit` at once; the first error stops the
-/// rest and is returned.
+/// Runs `task` on every item, at most `limit` at once. After the first error no
+/// new task starts, but the running ones finish (an interrupted multipart upload
+/// must get to abort itself); then the first error is returned.
 async fn bounded<T, R, F, Fut>(
     remote: &Remote,
     items: Vec<T>,
@@ -244,33 +270,43 @@ where
 {
     let mut running = JoinSet::new();
     let mut results = Vec::with_capacity(items.len());
-    let mut collect = |joined: Result<Result<R>, tokio::task::JoinError>| -> Result<()> {
-        results.push(joined.map_err(|e| anyhow!("a deploy task failed: {e}"))??);
-        Ok(())
+    let mut first_error: Option<anyhow::Error> = None;
+    let mut settle = |joined: Result<Result<R>, tokio::task::JoinError>,
+                      first_error: &mut Option<anyhow::Error>| {
+        match joined
+            .map_err(|e| anyhow!("a deploy task failed: {e}"))
+            .and_then(|r| r)
+        {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     };
     for item in items {
-        if running.len() >= limit
-            && let Some(joined) = running.join_next().await
-            && let Err(e) = collect(joined)
-        {
-            running.abort_all();
-            return Err(e);
+        while running.len() >= limit {
+            if let Some(joined) = running.join_next().await {
+                settle(joined, &mut first_error);
+            }
+        }
+        if first_error.is_some() {
+            break;
         }
         running.spawn(task(remote.clone(), item));
     }
     while let Some(joined) = running.join_next().await {
-        if let Err(e) = collect(joined) {
-            running.abort_all();
-            return Err(e);
-        }
+        settle(joined, &mut first_error);
     }
-    Ok(results)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(results),
+    }
 }
 
 impl DeployReport {
     /// The one-line summary.
     pub fn summary(&self) -> String {
-        let mb = self.bytes_uploaded as f64 / (1024.0 * 1024.0);
+        let mb = self.bytes_uploaded as f64 / 1e6;
         let (verb, deleted) = if self.dry_run {
             ("would upload", "would delete")
         } else {

@@ -2,7 +2,7 @@
 //! what order, which objects are deleted, and which URLs the CDN must forget.
 //! Pure data in, data out, so every rule here is tested without a network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -56,16 +56,28 @@ pub fn compare(local: &LocalFile, remote: Option<&RemoteObject>) -> Comparison {
 pub enum Phase {
     /// Images, CSS, scripts, fonts and every other file pages refer to.
     Assets,
-    /// HTML.
-    Pages,
+    /// HTML at a new URL (a new post), before the pages that will link to it.
+    NewPages,
+    /// HTML that replaces a live page (the home page, tag pages …).
+    ReplacedPages,
     /// Feeds and the sitemap, which point at pages.
     Feeds,
 }
 
-pub fn phase(rel: &str) -> Phase {
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::Assets,
+        Phase::NewPages,
+        Phase::ReplacedPages,
+        Phase::Feeds,
+    ];
+}
+
+pub fn phase(rel: &str, replaces: bool) -> Phase {
     let ext = rel.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     match ext.as_deref() {
-        Some("html" | "htm") => Phase::Pages,
+        Some("html" | "htm") if replaces => Phase::ReplacedPages,
+        Some("html" | "htm") => Phase::NewPages,
         Some("xml" | "rss" | "atom") => Phase::Feeds,
         _ => Phase::Assets,
     }
@@ -79,6 +91,12 @@ pub struct Upload {
     pub replaces: bool,
 }
 
+impl Upload {
+    pub fn phase(&self) -> Phase {
+        phase(&self.file.rel, self.replaces)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
     /// In order: every asset before any page, every page before any feed.
@@ -89,12 +107,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// `changed`: the keys whose comparison came out Changed (after metadata).
-    /// `force`: every file goes up, and every replaced object counts as changed.
+    /// `recorded`: for the objects that needed it ([`Comparison::AskMetadata`]), the
+    /// MD5 an earlier deploy stored in their metadata. `force`: every file goes up.
     pub fn new(
         local: Vec<LocalFile>,
         remote: &BTreeMap<String, RemoteObject>,
-        changed: &BTreeSet<String>,
+        recorded: &HashMap<String, Option<String>>,
         keep: impl Fn(&str) -> bool,
         force: bool,
     ) -> Plan {
@@ -114,7 +132,9 @@ impl Plan {
                 || match compare(&file, existing) {
                     Comparison::New | Comparison::Changed => true,
                     Comparison::Same => false,
-                    Comparison::AskMetadata => changed.contains(&file.rel),
+                    Comparison::AskMetadata => {
+                        recorded.get(&file.rel).cloned().flatten() != Some(file.md5_hex())
+                    }
                 };
             if upload {
                 plan.uploads.push(Upload {
@@ -126,9 +146,8 @@ impl Plan {
             }
         }
         // Stable: within a phase, the order of the site's paths.
-        plan.uploads.sort_by(|a, b| {
-            (phase(&a.file.rel), &a.file.rel).cmp(&(phase(&b.file.rel), &b.file.rel))
-        });
+        plan.uploads
+            .sort_by(|a, b| (a.phase(), &a.file.rel).cmp(&(b.phase(), &b.file.rel)));
         plan
     }
 
@@ -140,6 +159,7 @@ impl Plan {
     /// file, a folder's `index.html` also as the folder, under the site's base path
     /// ("" or "/blog"), percent-encoded as a browser requests them.
     pub fn stale_paths(&self, base_path: &str) -> Vec<String> {
+        let base_path = encode_path(base_path);
         let mut paths = BTreeSet::new();
         let replaced = self
             .uploads
@@ -278,20 +298,23 @@ mod tests {
             same,
             file("_img/ab.webp", b"i"),
             file("css/site.css", b"c"),
+            file("new/index.html", b"n"),
         ];
         let plan = Plan::new(
             local,
             &remote,
-            &BTreeSet::new(),
+            &HashMap::new(),
             |k| k.starts_with("keep/"),
             false,
         );
         let order: Vec<&str> = plan.uploads.iter().map(|u| u.file.rel.as_str()).collect();
+        // New pages go up before the replaced pages that may link to them.
         assert_eq!(
             order,
             [
                 "_img/ab.webp",
                 "css/site.css",
+                "new/index.html",
                 "a/index.html",
                 "sitemap.xml"
             ]
@@ -321,11 +344,14 @@ mod tests {
             },
         );
         assert_eq!(compare(&f, remote.get("big.bin")), Comparison::AskMetadata);
-        let plan = Plan::new(vec![f.clone()], &remote, &BTreeSet::new(), |_| false, false);
+        let recorded = HashMap::from([("big.bin".to_string(), Some(f.md5_hex()))]);
+        let plan = Plan::new(vec![f.clone()], &remote, &recorded, |_| false, false);
         assert_eq!((plan.uploads.len(), plan.unchanged), (0, 1));
-        let changed = BTreeSet::from(["big.bin".to_string()]);
-        let plan = Plan::new(vec![f], &remote, &changed, |_| false, false);
-        assert_eq!(plan.uploads.len(), 1);
+        for other in [Some("0".repeat(32)), None] {
+            let recorded = HashMap::from([("big.bin".to_string(), other)]);
+            let plan = Plan::new(vec![f.clone()], &remote, &recorded, |_| false, false);
+            assert_eq!(plan.uploads.len(), 1);
+        }
     }
 
     #[test]
@@ -334,6 +360,10 @@ mod tests {
             deletes: vec!["index.html".into(), "tags/日本語/index.html".into()],
             ..Plan::default()
         };
+        assert_eq!(
+            plan.stale_paths("/ブログ")[0],
+            "/%E3%83%96%E3%83%AD%E3%82%B0/"
+        );
         assert_eq!(
             plan.stale_paths(""),
             [

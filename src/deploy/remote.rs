@@ -16,6 +16,7 @@ use anyhow::{Result, anyhow};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -29,6 +30,22 @@ use crate::config::DeployConfig;
 /// The metadata key holding a file's MD5, for objects whose ETag is not one
 /// (multipart uploads, SSE-KMS).
 pub const MD5_METADATA: &str = "enishi-md5";
+
+/// Under the target, deploy's own bookkeeping: never part of the site, never
+/// deleted. It holds the paths a deploy that died before invalidating still owes
+/// the CDN, so the next deploy invalidates them too.
+pub const PENDING_KEY: &str = ".enishi-deploy/pending-invalidation.json";
+
+/// S3 allows at most 10,000 parts to an upload.
+const MAX_PARTS: u64 = 10_000;
+
+/// What the listing found under the target.
+pub struct Listing {
+    /// Objects of the site, by path inside it.
+    pub objects: BTreeMap<String, RemoteObject>,
+    /// Whether an earlier deploy left paths to invalidate.
+    pub pending: bool,
+}
 
 /// `s3://bucket/prefix` taken apart; `prefix` is "" or ends with `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +112,11 @@ impl Remote {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             .retry_config(RetryConfig::standard().with_max_attempts(5))
+            // No read timeout: it would cover sending a whole upload on a slow
+            // line; stalled-stream protection (on by default) catches a dead one.
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(10))
-                    .read_timeout(Duration::from_secs(60))
                     .build(),
             );
         if let Some(region) = &config.region {
@@ -111,7 +129,10 @@ impl Remote {
             ));
         }
         check_credentials(&sdk).await?;
-        let env_endpoint = env_set("AWS_ENDPOINT_URL_S3").or_else(|| env_set("AWS_ENDPOINT_URL"));
+        // Also an endpoint from the profile (`endpoint_url`), which the SDK uses too.
+        let env_endpoint = env_set("AWS_ENDPOINT_URL_S3")
+            .or_else(|| env_set("AWS_ENDPOINT_URL"))
+            .or_else(|| sdk.endpoint_url().map(str::to_string));
         let endpoint = config.endpoint.clone().or(env_endpoint);
         let mut s3 = aws_sdk_s3::config::Builder::from(&sdk)
             // Send only the checksums S3 requires (we send Content-MD5 ourselves):
@@ -143,8 +164,9 @@ impl Remote {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Every object under the target, by path inside the site.
-    pub async fn list(&self) -> Result<BTreeMap<String, RemoteObject>> {
+    /// Every object under the target, by path inside the site (every page of the
+    /// listing). Folder markers (`x/`) and deploy's own keys are left out.
+    pub async fn list(&self) -> Result<Listing> {
         let mut pages = self
             .s3
             .list_objects_v2()
@@ -153,12 +175,12 @@ impl Remote {
             .into_paginator()
             .send();
         let mut objects = BTreeMap::new();
-        loop {
+        let mut pending = false;
+        while let Some(page) = {
             self.count();
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| self.explain(e, "list"))?;
+            pages.next().await
+        } {
+            let page = page.map_err(|e| self.explain(e, "list the bucket"))?;
             for object in page.contents() {
                 let Some(rel) = object
                     .key()
@@ -166,6 +188,12 @@ impl Remote {
                 else {
                     continue;
                 };
+                if rel == PENDING_KEY {
+                    pending = true;
+                }
+                if rel.is_empty() || rel.ends_with('/') || rel.starts_with(".enishi-deploy/") {
+                    continue;
+                }
                 objects.insert(
                     rel.to_string(),
                     RemoteObject {
@@ -175,12 +203,63 @@ impl Remote {
                 );
             }
         }
-        // The paginator's last call returns None without a request.
+        // The paginator's last call ends the stream without a request.
         self.requests.fetch_sub(1, Ordering::Relaxed);
-        Ok(objects)
+        Ok(Listing { objects, pending })
     }
 
-    /// The MD5 an earlier deploy recorded in the object's metadata, if any.
+    /// The paths an earlier deploy could not invalidate.
+    pub async fn read_pending(&self) -> Result<Vec<String>> {
+        self.count();
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.target.bucket)
+            .key(self.target.key(PENDING_KEY))
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "read the pending invalidation of"))?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| anyhow!("{}: cannot read {PENDING_KEY}: {e}", self.target.display()))?
+            .into_bytes();
+        // A damaged file is not worth failing a deploy: it only costs a refresh.
+        Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    /// Records the paths this deploy will owe the CDN, before it changes anything.
+    pub async fn write_pending(&self, paths: &[String]) -> Result<()> {
+        self.count();
+        let body = serde_json::to_vec(paths)?;
+        self.s3
+            .put_object()
+            .bucket(&self.target.bucket)
+            .key(self.target.key(PENDING_KEY))
+            .content_type("application/json")
+            .cache_control("no-store")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "record the pending invalidation in"))?;
+        Ok(())
+    }
+
+    pub async fn clear_pending(&self) -> Result<()> {
+        self.count();
+        self.s3
+            .delete_object()
+            .bucket(&self.target.bucket)
+            .key(self.target.key(PENDING_KEY))
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "clear the pending invalidation of"))?;
+        Ok(())
+    }
+
+    /// The MD5 an earlier deploy recorded in the object's metadata, if any. HEAD
+    /// errors carry no body, so the status tells.
     pub async fn recorded_md5(&self, rel: &str) -> Result<Option<String>> {
         self.count();
         let head = self
@@ -189,9 +268,17 @@ impl Remote {
             .bucket(&self.target.bucket)
             .key(self.target.key(rel))
             .send()
-            .await
-            .map_err(|e| self.explain(e, "read the metadata of"))?;
-        Ok(head.metadata().and_then(|m| m.get(MD5_METADATA)).cloned())
+            .await;
+        match head {
+            Ok(head) => Ok(head.metadata().and_then(|m| m.get(MD5_METADATA)).cloned()),
+            // Deleted since the listing: nothing recorded, so it is uploaded.
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 404 => Ok(None),
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 403 => Err(anyhow!(
+                "{}: access denied reading the metadata of {rel}: the credentials need s3:GetObject on the objects",
+                self.target.display()
+            )),
+            Err(e) => Err(self.explain(e, &format!("read the metadata of {rel}"))),
+        }
     }
 
     /// Uploads one file: in one request up to the multipart threshold, in parts of
@@ -201,7 +288,7 @@ impl Remote {
         let key = self.target.key(&file.rel);
         let metadata = HashMap::from([(MD5_METADATA.to_string(), file.md5_hex())]);
         if file.size <= self.multipart_bytes {
-            let bytes = read_part(&path, 0, file.size)?;
+            let bytes = read_part(&path, 0, file.size).await?;
             self.count();
             self.s3
                 .put_object()
@@ -253,15 +340,17 @@ impl Remote {
         key: &str,
         upload_id: &str,
     ) -> Result<()> {
+        use md5::Digest;
+        // Parts of the threshold's size, larger when that would need over 10,000.
+        let part_bytes = self.multipart_bytes.max(file.size.div_ceil(MAX_PARTS));
+        let mut whole = md5::Md5::new();
         let mut parts = Vec::new();
         let mut offset = 0;
         while offset < file.size {
-            let len = self.multipart_bytes.min(file.size - offset);
-            let bytes = read_part(path, offset, len)?;
-            let md5: [u8; 16] = {
-                use md5::Digest;
-                md5::Md5::digest(&bytes).into()
-            };
+            let len = part_bytes.min(file.size - offset);
+            let bytes = read_part(path, offset, len).await?;
+            whole.update(&bytes);
+            let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
             let number = parts.len() as i32 + 1;
             self.count();
             let part = self
@@ -283,6 +372,14 @@ impl Remote {
                     .build(),
             );
             offset += len;
+        }
+        // The metadata promises this MD5: a file edited while its parts went up
+        // must not be completed under it.
+        if <[u8; 16]>::from(whole.finalize()) != file.md5 {
+            return Err(anyhow!(
+                "{}: changed while it was being deployed; run deploy again",
+                path.display()
+            ));
         }
         self.count();
         self.s3
@@ -325,7 +422,7 @@ impl Remote {
                 )
                 .send()
                 .await
-                .map_err(|e| self.explain(e, "delete objects from"))?;
+                .map_err(|e| self.explain(e, "delete objects"))?;
             if let Some(failed) = out.errors().first() {
                 return Err(anyhow!(
                     "{}: cannot delete {} ({}: {}); the rest of the site is deployed, run deploy again",
@@ -407,19 +504,19 @@ impl Remote {
         }
     }
 
-    fn explain<E, R>(&self, err: SdkError<E, R>, doing: &str) -> anyhow::Error
+    /// One line for a failed S3 call; `doing` is what was tried ("list the bucket").
+    fn explain<E>(&self, err: SdkError<E, HttpResponse>, doing: &str) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
         let target = self.target.display();
+        let bucket = &self.target.bucket;
         match service_code(&err) {
             Some(("NoSuchBucket", _)) => anyhow!(
-                "{target}: the bucket {} does not exist (create it, or correct target in [deploy] of site.toml)",
-                self.target.bucket
+                "{target}: the bucket {bucket} does not exist (create it, or correct target in [deploy] of site.toml)"
             ),
             Some(("AccessDenied" | "AllAccessDisabled", _)) => anyhow!(
-                "{target}: access denied when trying to {doing} it: the credentials need s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the bucket"
+                "{target}: access denied (trying to {doing}): the credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on its objects (and kms:GenerateDataKey with SSE-KMS)"
             ),
             Some((
                 code @ ("InvalidAccessKeyId"
@@ -431,18 +528,32 @@ impl Remote {
             )) => anyhow!(
                 "{target}: AWS rejected the credentials ({code}: {message}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the role"
             ),
-            Some((code, message)) => anyhow!("{target}: cannot {doing} it: {code}: {message}"),
+            Some((
+                code @ ("PermanentRedirect"
+                | "AuthorizationHeaderMalformed"
+                | "IllegalLocationConstraintException"),
+                _,
+            )) => {
+                let region = err
+                    .raw_response()
+                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                    .map(|r| format!(" (it is in {r})"))
+                    .unwrap_or_default();
+                anyhow!(
+                    "{target}: the bucket is in another region{region} ({code}); set region in [deploy] of site.toml"
+                )
+            }
+            Some((code, message)) => anyhow!("{target}: cannot {doing}: {code}: {message}"),
             None => self.transport(err, &target, doing),
         }
     }
 
-    fn explain_cdn<E, R>(&self, err: SdkError<E, R>, distribution: &str) -> anyhow::Error
+    fn explain_cdn<E>(&self, err: SdkError<E, HttpResponse>, distribution: &str) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
         let what = format!("CloudFront distribution {distribution}");
-        let hint = "the files are deployed; fix this and run deploy again, or invalidate by hand";
+        let hint = "the files are deployed and the paths are kept in the bucket: the next deploy invalidates them";
         match service_code(&err) {
             Some(("NoSuchDistribution", _)) => anyhow!(
                 "{what} does not exist (correct cloudfront_distribution_id in [deploy]); {hint}"
@@ -458,50 +569,61 @@ impl Remote {
         }
     }
 
-    fn transport<E, R>(&self, err: SdkError<E, R>, what: &str, doing: &str) -> anyhow::Error
+    fn transport<E>(&self, err: SdkError<E, HttpResponse>, what: &str, doing: &str) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
-        let detail = aws_sdk_s3::error::DisplayErrorContext(&err).to_string();
         match err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow!(
-                "{what}: cannot reach {} to {doing} ({detail}); check the network and the endpoint, then run deploy again",
-                self.endpoint
+                "{what}: cannot reach {} to {doing} ({}); check the network and the endpoint, then run deploy again",
+                self.endpoint,
+                root_cause(&err)
             ),
-            SdkError::ServiceError(e) => {
-                let status = e.raw();
-                anyhow!("{what}: cannot {doing}: the service answered {status:?}")
-            }
-            _ => anyhow!("{what}: cannot {doing}: {detail}"),
+            SdkError::ServiceError(e) => anyhow!(
+                "{what}: cannot {doing}: the service answered HTTP {}",
+                e.raw().status().as_u16()
+            ),
+            other => anyhow!("{what}: cannot {doing}: {}", root_cause(&other)),
         }
     }
 }
 
+/// The innermost cause of an error, which says what happened (connection refused …).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// The error code and message of a service error with a body.
-fn service_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<(&str, &str)> {
+fn service_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<(&str, &str)> {
     let service = err.as_service_error()?;
     Some((service.code()?, service.message().unwrap_or("")))
 }
 
 async fn check_credentials(sdk: &aws_config::SdkConfig) -> Result<()> {
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_s3::config::ProvideCredentials;
     let missing = "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or (in GitHub Actions) AWS_ROLE_ARN with an OIDC token";
     let provider = sdk.credentials_provider().ok_or_else(|| anyhow!(missing))?;
-    provider.provide_credentials().await.map_err(|e| {
-        anyhow!(
-            "{missing} ({})",
-            aws_sdk_s3::error::DisplayErrorContext(&e)
-                .to_string()
-                .replace('\n', " ")
-        )
-    })?;
-    Ok(())
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(anyhow!(missing)),
+        // Found, but the provider failed: a role that may not be assumed, STS out of reach.
+        Err(e) => Err(anyhow!(
+            "cannot get AWS credentials: {} (check the profile or the role's trust policy)",
+            root_cause(&e)
+        )),
+    }
 }
 
-fn read_part(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
-    let read = || -> std::io::Result<Vec<u8>> {
-        let mut file = std::fs::File::open(path)?;
+/// Reads `len` bytes at `offset`, off the async workers.
+async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let owned = path.to_path_buf();
+    let read = move || -> std::io::Result<Vec<u8>> {
+        let mut file = std::fs::File::open(&owned)?;
         file.seek(SeekFrom::Start(offset))?;
         let mut bytes = Vec::with_capacity(len as usize);
         file.take(len).read_to_end(&mut bytes)?;
@@ -510,7 +632,10 @@ fn read_part(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>> {
         }
         Ok(bytes)
     };
-    read().map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))?
+        .map_err(|e| anyhow!("{}: cannot read: {e}", path.display()))
 }
 
 fn base64(bytes: &[u8]) -> String {

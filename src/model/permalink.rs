@@ -33,7 +33,12 @@ pub fn term_slug(name: &str, style: UrlStyle) -> String {
 fn expand_enishi(pattern: &str, doc: &Document, site: &Site) -> String {
     let date = doc.date.map(|d| d.with_timezone(&site.tz).fixed_offset());
     let fmt = |f: &str| date.map(|d| d.format(f).to_string()).unwrap_or_default();
-    let filename = doc.source.rsplit('/').next().unwrap_or("").trim_end_matches(".md");
+    let filename = doc
+        .source
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(".md");
     let path = pattern
         .replace(":year", &fmt("%Y"))
         .replace(":month", &fmt("%m"))
@@ -70,7 +75,10 @@ fn hugo_page_path(doc: &Document, site: &Site) -> String {
         .permalinks
         .get(top)
         .map(String::as_str)
-        .or_else(|| (doc.kind == Kind::Post && !site.config.permalink.is_empty()).then_some(site.config.permalink.as_str()));
+        .or_else(|| {
+            (doc.kind == Kind::Post && !site.config.permalink.is_empty())
+                .then_some(site.config.permalink.as_str())
+        });
     let path = match pattern {
         Some(pattern) => expand_hugo(pattern, doc, site),
         None => {
@@ -114,7 +122,8 @@ fn token_value(
     slug: Option<&str>,
     name: &str,
 ) -> Option<String> {
-    let on_date = |f: &dyn Fn(chrono::DateTime<FixedOffset>) -> String| date.map(f).unwrap_or_default();
+    let on_date =
+        |f: &dyn Fn(chrono::DateTime<FixedOffset>) -> String| date.map(f).unwrap_or_default();
     Some(match token {
         "year" => on_date(&|d| d.format("%Y").to_string()),
         "month" => on_date(&|d| d.format("%m").to_string()),
@@ -133,15 +142,33 @@ fn token_value(
 }
 
 /// Hugo's path sanitising (`urlize` without escaping): letters, digits, marks and
-/// `. / \ _ # + ~ - @` stay, a `%` stays before two hex digits, a run of spaces
+/// `. / \\ _ # + ~ - @` stay, a `%` stays before two hex digits, a run of spaces
 /// becomes one `-` before the next kept character, everything else is dropped;
 /// then lower case. `C++` → `c++`, `情報／タスク管理` → `情報タスク管理`.
 pub fn hugo_sanitize(s: &str) -> String {
+    sanitize(s, false)
+}
+
+/// A page path part as Hugo makes it: there a `+` is a separator, one `-` for a run
+/// of them and the spaces around (`C++ と Go` → `c-と-go`, `C++` → `c-`), unlike in
+/// a tag.
+fn hugo_page_part(s: &str) -> String {
+    sanitize(s, true)
+}
+
+fn sanitize(s: &str, plus_separates: bool) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut pending_hyphen = false;
-    let mut last_was_hyphen = false;
     for (i, &c) in chars.iter().enumerate() {
+        let last_is_hyphen = out.ends_with('-');
+        if plus_separates && c == '+' {
+            if !last_is_hyphen {
+                out.push('-');
+            }
+            pending_hyphen = false;
+            continue;
+        }
         let hex_escape = c == '%'
             && chars.get(i + 1).is_some_and(char::is_ascii_hexdigit)
             && chars.get(i + 2).is_some_and(char::is_ascii_hexdigit);
@@ -154,19 +181,12 @@ pub fn hugo_sanitize(s: &str) -> String {
                 out.push('-');
             }
             pending_hyphen = false;
-            last_was_hyphen = c == '-';
             out.push(c);
-        } else if c.is_whitespace() && !out.is_empty() && !last_was_hyphen {
+        } else if c.is_whitespace() && !out.is_empty() && !last_is_hyphen {
             pending_hyphen = true;
         }
     }
     out.to_lowercase()
-}
-
-/// A page path part as Hugo makes it: a `+` reads as a space there (`C++ と Go`
-/// → `c-と-go`), unlike in a tag.
-fn hugo_page_part(s: &str) -> String {
-    hugo_sanitize(&s.replace('+', " "))
 }
 
 /// Combining marks (dakuten written separately, accents), which Hugo keeps.
@@ -204,5 +224,24 @@ mod tests {
         );
         assert_eq!(hugo_page_part("C++ Slug"), "c-slug");
         assert_eq!(hugo_page_part("My Slug!"), "my-slug");
+        let pages = [
+            ("C++", "c-"),
+            ("x+", "x-"),
+            ("a+b", "a-b"),
+            ("a++b", "a-b"),
+            ("a + b", "a-b"),
+            ("a - b", "a-b"),
+            ("a--b", "a--b"),
+            ("end-", "end-"),
+            ("a!b", "ab"),
+            ("Ｃ＋＋", "ｃ"),
+            (
+                "情報／タスク管理 .gitignore C++",
+                "情報タスク管理-.gitignore-c-",
+            ),
+        ];
+        for (input, hugo) in pages {
+            assert_eq!(hugo_page_part(input), hugo, "{input}");
+        }
     }
 }

@@ -269,13 +269,18 @@ impl Moto {
     }
 }
 
+/// Runs `enishi deploy` with moto's environment and nothing of this machine's own
+/// AWS settings (a developer's AWS_PROFILE or AWS_ENDPOINT_URL_S3 must not leak in).
 fn deploy_with(site: &TestSite, moto: &Moto, args: &[&str], extra: &[(&str, &str)]) -> Output {
-    let env = moto.env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    all.extend_from_slice(extra);
-    let mut argv = vec!["deploy"];
-    argv.extend_from_slice(args);
-    site.run_with_env(&argv, &all)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_enishi"));
+    command.arg("deploy").args(args).current_dir(site.root());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(moto.env()).envs(extra.iter().copied());
+    command.output().unwrap()
 }
 
 /// Deploys with `--json` and returns the report; panics with stderr on failure.
@@ -665,6 +670,74 @@ fn a_deploy_killed_halfway_deleted_nothing_and_the_next_one_converges() {
     assert_eq!(moto.objects().into_keys().collect::<BTreeSet<_>>(), local);
     let last = deploy_json(&site, &moto, &[]);
     assert_eq!(last["uploaded"], serde_json::json!([]));
+}
+
+#[test]
+fn paths_a_killed_deploy_owed_the_cdn_are_invalidated_by_the_next() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket(BUCKET);
+    let dist = moto.create_distribution();
+    let site = blog(&format!(
+        "{}\ncloudfront_distribution_id = \"{dist}\"",
+        target()
+    ));
+    site.build();
+    deploy_json(&site, &moto, &[]);
+    site.write("static/css/app.3f9a0c1b.css", "p { color: navy; }\n");
+    site.post(
+        "p1",
+        "title: 記事1\ndate: 2024-01-02\nslug: p1\ntags: [料理]",
+        "変えました。",
+    );
+    site.build();
+
+    // Dies after the first upload (the stylesheet): replaced, never invalidated.
+    let out = deploy_with(
+        &site,
+        &moto,
+        &[],
+        &[("ENISHI_TEST_STOP_AFTER_UPLOADS", "1")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(moto.invalidations(&dist).is_empty());
+
+    let report = deploy_json(&site, &moto, &[]);
+    let paths = keys(&report["invalidation"]["paths"]);
+    assert!(paths.contains("/css/app.3f9a0c1b.css"), "{paths:?}");
+    assert!(paths.contains("/2024/01/02/p1/"), "{paths:?}");
+    assert!(!keys(&report["uploaded"]).contains("css/app.3f9a0c1b.css"));
+    // Owed paths are paid once; the bookkeeping is not part of the site.
+    let again = deploy_json(&site, &moto, &[]);
+    assert_eq!(again["invalidation"], Value::Null);
+    assert_eq!(again["deleted"], serde_json::json!([]));
+    assert!(
+        !moto
+            .objects()
+            .keys()
+            .any(|k| k.starts_with(".enishi-deploy/"))
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_one_line_error() {
+    let Some(moto) = Moto::start() else { return };
+    let site = blog(&target());
+    site.build();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = deploy_with(&site, &moto, &[], &[("AWS_ENDPOINT_URL", &endpoint)]);
+    let err = one_line_error(&out);
+    assert!(
+        err.contains(&format!("cannot reach {endpoint}")) && err.contains("network"),
+        "{err}"
+    );
 }
 
 #[test]

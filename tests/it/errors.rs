@@ -74,17 +74,28 @@ fn invalid_utf8_names_file_and_line() {
 }
 
 #[test]
-fn missing_title_is_an_error() {
+fn missing_title_is_a_warning_as_in_hugo_and_strict_fails() {
     let site = site_with_one_post();
     site.write(
         "content/posts/untitled.md",
         "---\ndate: 2024-01-01\n---\n本文\n",
     );
-    let e = build_error(&site);
+    let report = site.build();
+    let w = report
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(w.contains("content/posts/untitled.md:1: no title"), "{w}");
     assert!(
-        e.starts_with("error: content/posts/untitled.md:1: missing title"),
-        "{e}"
+        site.public()
+            .join("2024/01/01/untitled/index.html")
+            .exists()
     );
+    let mut strict = site.opts();
+    strict.strict = true;
+    assert!(enishi::pipeline::build(&strict, &enishi::report::Reporter::quiet()).is_err());
 }
 
 #[test]
@@ -135,16 +146,58 @@ fn template_error_names_template_and_line() {
 }
 
 #[test]
-fn two_sources_with_one_url_name_both_files() {
+fn two_sources_with_one_url_warn_naming_both_and_the_first_wins() {
     let site = TestSite::new();
     site.post("a", "title: A\ndate: 2024-01-01\nslug: same", "本文");
     site.post("b", "title: B\ndate: 2024-01-01\nslug: same", "本文");
-    let e = build_error(&site);
+    let report = site.build();
+    let w = report
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
-        e.contains("content/posts/a.md") && e.contains("content/posts/b.md"),
-        "{e}"
+        w.contains("content/posts/a.md") && w.contains("content/posts/b.md"),
+        "{w}"
     );
-    assert!(e.contains("/2024/01/01/same/"), "{e}");
+    assert!(w.contains("/2024/01/01/same/"), "{w}");
+    assert_eq!(report.posts, 1);
+    assert!(site.read("2024/01/01/same/index.html").contains("<h1"));
+    assert!(site.read("2024/01/01/same/index.html").contains(">A<"));
+}
+
+#[test]
+fn a_draft_is_skipped_before_it_is_validated_and_a_misspelt_draft_is_published() {
+    let site = site_with_one_post();
+    site.post(
+        "broken-draft",
+        "title: \"\"\ndate: 2024-02-30\ndraft: true",
+        "下書き",
+    );
+    site.post(
+        "fales",
+        "title: 公開\ndate: 2024-01-05\ndraft: fales",
+        "本文",
+    );
+    let report = site.build();
+    let w = report
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        w.contains("content/posts/fales.md:4: draft must be true or false"),
+        "{w}"
+    );
+    assert!(!w.contains("broken-draft"), "{w}");
+    assert!(site.public().join("2024/01/05/fales/index.html").exists());
+    // Built with drafts, the broken draft is an error again.
+    let mut drafts = site.opts();
+    drafts.drafts = true;
+    let e = enishi::pipeline::build(&drafts, &enishi::report::Reporter::quiet()).unwrap_err();
+    assert!(e.to_string().contains("broken-draft.md"), "{e}");
 }
 
 #[test]

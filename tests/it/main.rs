@@ -11,6 +11,7 @@ mod deploy;
 mod errors;
 mod hostile;
 mod hostile_images;
+mod hugo;
 mod images;
 mod output;
 mod props;
