@@ -44,6 +44,9 @@ pub struct SiteConfig {
     pub images: ImagesConfig,
     /// Where `enishi deploy` sends the site; absent until the site is deployed.
     pub deploy: Option<DeployConfig>,
+    /// `[params]`: the site's own values, for the `param` shortcode and templates.
+    #[serde(default)]
+    pub params: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -231,7 +231,8 @@ fn first_line(s: &str) -> String {
         .to_string()
 }
 
-fn toml_to_json(v: toml::Value) -> Value {
+/// A TOML value as JSON (dates as their text).
+pub fn toml_to_json(v: toml::Value) -> Value {
     match v {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::from(i),

@@ -16,3 +16,4 @@ mod output;
 mod props;
 mod related;
 mod serve;
+mod shortcodes;
