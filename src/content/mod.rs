@@ -190,7 +190,14 @@ pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
 
 pub fn load_one(site: &Site, path: &Path) -> Result<Document> {
     let (source, bytes, content_hash) = read_source(site, path)?;
-    parse_bytes(site, &Library::load(site)?, path, source, bytes, content_hash)
+    parse_bytes(
+        site,
+        &Library::load(site)?,
+        path,
+        source,
+        bytes,
+        content_hash,
+    )
 }
 
 /// The analysis key of a document that calls shortcodes: its text depends on

@@ -26,9 +26,7 @@ fn post_body(site: &TestSite) -> String {
 
 #[test]
 fn builtins_embed_without_third_party_scripts() {
-    let site = TestSite::with_config(&format!(
-        "{SITE_TOML}[params]\nhandle = \"@site\"\n"
-    ));
+    let site = TestSite::with_config(&format!("{SITE_TOML}[params]\nhandle = \"@site\"\n"));
     site.post(
         "a",
         "title: 埋め込み\ndate: 2024-01-02\nmood: 上機嫌",
@@ -105,7 +103,12 @@ fn builtins_embed_without_third_party_scripts() {
         text_of(&page, ".post-body > p:last-of-type"),
         "今日は 上機嫌、中の人は @site。"
     );
-    for script in ["<script", "widgets.js", "gist.github.com/spf13/7896402.js", "embed.js"] {
+    for script in [
+        "<script",
+        "widgets.js",
+        "gist.github.com/spf13/7896402.js",
+        "embed.js",
+    ] {
         assert!(!body.contains(script), "{script}: {body}");
     }
     assert_no_leak("the page", &site.read(POST));
@@ -125,7 +128,10 @@ fn highlight_shows_html_as_code() {
     let code = select(&page, ".post-body pre code.language-html");
     assert_eq!(code.len(), 1);
     let shown: String = code[0].text().collect();
-    assert_eq!(shown, "<html><head><script>alert(1)</script></head></html>\n");
+    assert_eq!(
+        shown,
+        "<html><head><script>alert(1)</script></head></html>\n"
+    );
     assert!(
         code[0].inner_html().contains("hl-"),
         "highlighted: {}",
@@ -188,7 +194,11 @@ fn a_template_error_names_the_post_and_the_template_line() {
         "templates/shortcodes/bad.html",
         "<p>\n{{ args.title.upper( }}\n</p>",
     );
-    site.post("a", "title: 壊れた\ndate: 2024-01-02", "本文\n\n{{< bad >}}\n");
+    site.post(
+        "a",
+        "title: 壊れた\ndate: 2024-01-02",
+        "本文\n\n{{< bad >}}\n",
+    );
     let err = format!("{:#}", site.try_build().unwrap_err());
     assert!(
         err.starts_with("templates/shortcodes/bad.html:2: template error: syntax error"),
@@ -225,7 +235,12 @@ fn an_unknown_shortcode_warns_and_leaves_no_trace() {
             "content/posts/a.md:8: unknown shortcode \"box\" left out, its inner content kept (add templates/shortcodes/box.html to define it)",
         ]
     );
-    assert!(report.warnings.iter().all(|w| w.kind == WarningKind::Content));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| w.kind == WarningKind::Content)
+    );
     let page = site.html(POST);
     assert_eq!(text_of(&page, ".post-body strong"), "中身");
     assert_eq!(meta(&page, "description"), "冒頭の段落です。 箱の中身");
@@ -242,7 +257,10 @@ fn an_unknown_shortcode_warns_and_leaves_no_trace() {
     let out = site.run(&["build", "--strict"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("--strict: 2 warning(s) (2 content)"), "{stderr}");
+    assert!(
+        stderr.contains("--strict: 2 warning(s) (2 content)"),
+        "{stderr}"
+    );
     let again = site.build();
     assert!(again.up_to_date);
     assert_eq!(again.warnings.len(), 2);
@@ -340,9 +358,7 @@ fn malformed_syntax_is_a_one_line_error() {
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains(
-            "content/posts/a.md:8: shortcode \"youtube\" is never closed by `>}}`"
-        ),
+        stderr.contains("content/posts/a.md:8: shortcode \"youtube\" is never closed by `>}}`"),
         "{stderr}"
     );
 }
@@ -408,9 +424,15 @@ fn hostile_bodies_stay_linear_and_never_panic() {
     let cases = [
         ("calls", fill("{{< youtube w7Ft2ymGmfc >}} ")),
         ("unknown pairs", fill("{{% box %}}x{{% /box %}}\n")),
-        ("unclosed opens", format!("{{{{< a >}}}}{}{{{{< /a >}}}}", fill("{{< b >}}"))),
+        (
+            "unclosed opens",
+            format!("{{{{< a >}}}}{}{{{{< /a >}}}}", fill("{{< b >}}")),
+        ),
         ("escapes", fill("{{</* x */>}}`{{%/* y */%}}`\n")),
-        ("arguments", format!("{{{{< gist {} >}}}}", fill("a=\"b\" "))),
+        (
+            "arguments",
+            format!("{{{{< gist {} >}}}}", fill("a=\"b\" ")),
+        ),
         ("braces", fill("{{ {{{ }} <% %> ")),
         ("refs in code", fill("```\n{{< relref \"a\" >}}\n```\n")),
         ("tokens in text", fill("enishi0scs0z enishi1sc ")),

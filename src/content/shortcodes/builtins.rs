@@ -19,7 +19,10 @@ use crate::util::escape_html;
 pub enum Produced {
     Output(Output),
     /// A link to another page (`ref`, `relref`), resolved once URLs exist.
-    Ref { target: String, absolute: bool },
+    Ref {
+        target: String,
+        absolute: bool,
+    },
 }
 
 /// What built-ins may read besides their arguments.
@@ -51,12 +54,7 @@ pub fn is_builtin(name: &str) -> bool {
 
 /// Runs built-in `name`. `Err`: what is wrong with the call (a warning; the call
 /// is left out).
-pub fn render(
-    name: &str,
-    args: &Args,
-    inner: Option<&str>,
-    ctx: &Ctx,
-) -> Result<Produced, String> {
+pub fn render(name: &str, args: &Args, inner: Option<&str>, ctx: &Ctx) -> Result<Produced, String> {
     let output = match name {
         "youtube" => youtube(args)?,
         "vimeo" | "vimeo_simple" => vimeo(args)?,
@@ -111,7 +109,9 @@ const FRAME_STYLE: &str = "aspect-ratio:16/9;width:100%;height:auto;border:0";
 
 /// A responsive, lazy iframe in a `<div class="embed …">`.
 fn frame(kind: &str, class: Option<String>, src: &str, title: &str, allow: &str) -> Output {
-    let class = class.map(|c| format!(" {}", escape_html(&c))).unwrap_or_default();
+    let class = class
+        .map(|c| format!(" {}", escape_html(&c)))
+        .unwrap_or_default();
     let html = format!(
         "<div class=\"embed embed-{kind}{class}\"><iframe src=\"{}\" title=\"{}\" width=\"560\" height=\"315\" style=\"{FRAME_STYLE}\" loading=\"lazy\" allow=\"{allow}\" referrerpolicy=\"strict-origin-when-cross-origin\" allowfullscreen></iframe></div>",
         escape_html(src),
@@ -191,7 +191,11 @@ fn post_on_x(args: &Args) -> Result<Output, String> {
     } else {
         (args.at_text(0), args.at_text(1))
     };
-    let id = checked_id(id, "post id", "{{< x user=\"name\" id=\"1453110110599868418\" >}}")?;
+    let id = checked_id(
+        id,
+        "post id",
+        "{{< x user=\"name\" id=\"1453110110599868418\" >}}",
+    )?;
     if !id.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("the post id {id:?} must be a number"));
     }
@@ -232,7 +236,11 @@ fn gist(args: &Args) -> Result<Output, String> {
 
 /// `{{< instagram ID >}}`: a link to the post.
 fn instagram(args: &Args) -> Result<Output, String> {
-    let id = checked_id(args.get("id", 0), "post id", "{{< instagram BWNjjyYFxVx >}}")?;
+    let id = checked_id(
+        args.get("id", 0),
+        "post id",
+        "{{< instagram BWNjjyYFxVx >}}",
+    )?;
     let url = format!("https://www.instagram.com/p/{id}/");
     Ok(link_quote("instagram", &url, &url))
 }
@@ -241,13 +249,9 @@ fn instagram(args: &Args) -> Result<Output, String> {
 /// highlighted as fenced code is (the options are ignored). Code is never text.
 fn code(args: &Args, inner: &str) -> Output {
     let lang = args.get("lang", 0).unwrap_or_default();
-    // The line break after the opening tag and the one before the closing tag
-    // belong to the tags, not to the code.
-    let code = inner
-        .strip_prefix("\r\n")
-        .or_else(|| inner.strip_prefix('\n'))
-        .unwrap_or(inner)
-        .trim_end();
+    // Blank lines after the opening tag and before the closing one belong to
+    // the tags, not to the code (as in Hugo); the first line keeps its indent.
+    let code = inner.trim_start_matches(['\r', '\n']).trim_end();
     let code = format!("{code}\n");
     Output {
         html: highlight::highlight(&code, &lang),
@@ -332,9 +336,15 @@ fn figcaption(
 /// Markdown of one line as inline HTML (Hugo's `markdownify`): no `<p>` around it.
 fn inline_markdown(text: &str) -> String {
     let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH));
+    pulldown_cmark::html::push_html(
+        &mut html,
+        Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH),
+    );
     let trimmed = html.trim_end();
-    match trimmed.strip_prefix("<p>").and_then(|s| s.strip_suffix("</p>")) {
+    match trimmed
+        .strip_prefix("<p>")
+        .and_then(|s| s.strip_suffix("</p>"))
+    {
         Some(inner) if !inner.contains("<p>") => inner.to_string(),
         _ => trimmed.to_string(),
     }
@@ -448,12 +458,22 @@ mod tests {
     #[test]
     fn youtube_is_a_lazy_no_cookie_frame() {
         let h = html("youtube", &pos(&["w7Ft2ymGmfc"]));
-        assert!(h.contains("src=\"https://www.youtube-nocookie.com/embed/w7Ft2ymGmfc\""), "{h}");
-        assert!(h.contains("loading=\"lazy\"") && h.contains("allowfullscreen"), "{h}");
+        assert!(
+            h.contains("src=\"https://www.youtube-nocookie.com/embed/w7Ft2ymGmfc\""),
+            "{h}"
+        );
+        assert!(
+            h.contains("loading=\"lazy\"") && h.contains("allowfullscreen"),
+            "{h}"
+        );
         assert!(h.contains("title=\"YouTube video\""), "{h}");
         let h = html(
             "youtube",
-            &named(&[("id", "w7Ft2ymGmfc"), ("title", "\"猫\" <動画>"), ("start", "30")]),
+            &named(&[
+                ("id", "w7Ft2ymGmfc"),
+                ("title", "\"猫\" <動画>"),
+                ("start", "30"),
+            ]),
         );
         assert!(h.contains("embed/w7Ft2ymGmfc?start=30\""), "{h}");
         assert!(h.contains("title=\"&quot;猫&quot; &lt;動画&gt;\""), "{h}");
@@ -464,20 +484,36 @@ mod tests {
 
     #[test]
     fn vimeo_x_gist_and_instagram_are_plain_links_or_frames() {
-        assert!(html("vimeo", &pos(&["146022717"]))
-            .contains("src=\"https://player.vimeo.com/video/146022717?dnt=1\""));
+        assert!(
+            html("vimeo", &pos(&["146022717"]))
+                .contains("src=\"https://player.vimeo.com/video/146022717?dnt=1\"")
+        );
         let x = "<blockquote class=\"embed embed-x\"><p><a href=\"https://x.com/SanDiegoZoo/status/1453110110599868418\">";
-        assert!(html("x", &named(&[("user", "SanDiegoZoo"), ("id", "1453110110599868418")])).starts_with(x));
+        assert!(
+            html(
+                "x",
+                &named(&[("user", "SanDiegoZoo"), ("id", "1453110110599868418")])
+            )
+            .starts_with(x)
+        );
         assert!(html("twitter", &pos(&["SanDiegoZoo", "1453110110599868418"])).starts_with(x));
-        assert!(html("tweet", &pos(&["1453110110599868418"]))
-            .contains("href=\"https://x.com/i/status/1453110110599868418\""));
+        assert!(
+            html("tweet", &pos(&["1453110110599868418"]))
+                .contains("href=\"https://x.com/i/status/1453110110599868418\"")
+        );
         assert!(warning("tweet", &pos(&["abc"])).contains("must be a number"));
-        assert!(html("gist", &pos(&["spf13", "7896402"]))
-            .contains("href=\"https://gist.github.com/spf13/7896402\""));
-        assert!(html("gist", &pos(&["spf13", "7896402", "img.html"]))
-            .contains("href=\"https://gist.github.com/spf13/7896402#file-img-html\""));
-        assert!(html("instagram", &pos(&["BWNjjyYFxVx"]))
-            .contains("href=\"https://www.instagram.com/p/BWNjjyYFxVx/\""));
+        assert!(
+            html("gist", &pos(&["spf13", "7896402"]))
+                .contains("href=\"https://gist.github.com/spf13/7896402\"")
+        );
+        assert!(
+            html("gist", &pos(&["spf13", "7896402", "img.html"]))
+                .contains("href=\"https://gist.github.com/spf13/7896402#file-img-html\"")
+        );
+        assert!(
+            html("instagram", &pos(&["BWNjjyYFxVx"]))
+                .contains("href=\"https://www.instagram.com/p/BWNjjyYFxVx/\"")
+        );
         for h in [html("gist", &pos(&["a", "b"])), html("x", &pos(&["1"]))] {
             assert!(!h.contains("<script"), "{h}");
         }
@@ -485,11 +521,22 @@ mod tests {
 
     #[test]
     fn highlight_never_emits_the_code_as_html() {
-        let h = html_with("highlight", &pos(&["html", "linenos=table"]), Some("\n<html><head></head></html>\n"));
-        assert!(h.starts_with("<pre class=\"code\"><code class=\"language-html\">"), "{h}");
+        let h = html_with(
+            "highlight",
+            &pos(&["html", "linenos=table"]),
+            Some("\n<html><head></head></html>\n"),
+        );
+        assert!(
+            h.starts_with("<pre class=\"code\"><code class=\"language-html\">"),
+            "{h}"
+        );
         assert!(!h.contains("<html>") && !h.contains("<head>"), "{h}");
         assert!(h.contains("&lt;"), "{h}");
-        let h = html_with("highlight", &pos(&["no-such-language"]), Some("<script>x</script>"));
+        let h = html_with(
+            "highlight",
+            &pos(&["no-such-language"]),
+            Some("<script>x</script>"),
+        );
         assert!(h.contains("&lt;script&gt;x&lt;/script&gt;\n</code>"), "{h}");
     }
 
@@ -513,8 +560,10 @@ mod tests {
             h,
             "<figure class=\"wide\"><a href=\"https://e.example/\" target=\"_blank\"><img src=\"a.jpg\" alt=\"C b\" width=\"300\"></a><figcaption><h4>T &lt;x&gt;</h4><p>C <strong>b</strong><a href=\"https://a.example/\">著者</a></p></figcaption></figure>"
         );
-        assert_eq!(html("figure", &named(&[("src", "b.png"), ("alt", "代替")])),
-            "<figure><img src=\"b.png\" alt=\"代替\"></figure>");
+        assert_eq!(
+            html("figure", &named(&[("src", "b.png"), ("alt", "代替")])),
+            "<figure><img src=\"b.png\" alt=\"代替\"></figure>"
+        );
     }
 
     #[test]
@@ -524,7 +573,9 @@ mod tests {
             ..Default::default()
         };
         front.params.insert("Author".into(), Value::from("<花子>"));
-        front.params.insert("nested".into(), serde_json::json!({"a": {"b": 1}}));
+        front
+            .params
+            .insert("nested".into(), serde_json::json!({"a": {"b": 1}}));
         let mut site = BTreeMap::new();
         site.insert("author".into(), Value::from("site"));
         site.insert("tw".into(), Value::from("@x"));

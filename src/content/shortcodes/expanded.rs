@@ -277,7 +277,7 @@ impl SourceMap {
     pub fn line_at(&self, offset: usize) -> usize {
         let i = self.spans.partition_point(|s| s.expanded <= offset);
         let source = match i.checked_sub(1).and_then(|i| self.spans.get(i)) {
-            Some(span) if span.verbatim => span.source + (offset - span.expanded),
+            Some(span) if span.verbatim => span.source + offset.saturating_sub(span.expanded),
             Some(span) => span.source,
             None => offset,
         };
@@ -408,7 +408,13 @@ mod tests {
     #[test]
     fn malformed_tokens_are_left_alone() {
         let (p, _) = with(&[("X", "x")]);
-        for s in ["enishi0sc", "enishi0scs", "enishi0scsz", "enishi0scs0", "enishi0scq0z"] {
+        for s in [
+            "enishi0sc",
+            "enishi0scs",
+            "enishi0scsz",
+            "enishi0scs0",
+            "enishi0scq0z",
+        ] {
             assert_eq!(p.substitute(s), s);
         }
         assert_eq!(p.substitute("enishi0scs9z"), "enishi0scs9z");
@@ -430,9 +436,21 @@ mod tests {
         let map = SourceMap::new(
             source,
             vec![
-                Span { expanded: 0, source: 0, verbatim: true },
-                Span { expanded: 2, source: 2, verbatim: false },
-                Span { expanded: 8, source: 11, verbatim: true },
+                Span {
+                    expanded: 0,
+                    source: 0,
+                    verbatim: true,
+                },
+                Span {
+                    expanded: 2,
+                    source: 2,
+                    verbatim: false,
+                },
+                Span {
+                    expanded: 8,
+                    source: 11,
+                    verbatim: true,
+                },
             ],
         );
         assert_eq!(map.line_at(0), 1);

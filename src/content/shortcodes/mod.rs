@@ -90,7 +90,8 @@ pub fn expand(body: &str, file_text: &str, page: &Page, library: &Library) -> Re
         spans: Vec::new(),
         called: false,
     };
-    let markdown = expander.range(0..parsed.tokens.len(), Mode::Top, 0)?;
+    let mut markdown = String::with_capacity(body.len());
+    expander.range(0..parsed.tokens.len(), Mode::Top, 0, &mut markdown)?;
     let warnings = expander.all_warnings();
     Ok(Expansion {
         expanded: Expanded {
@@ -144,9 +145,15 @@ impl Expander<'_> {
         self.page.body_line + self.lines.line(offset) - 1
     }
 
-    /// The text of tokens `range`, each call replaced by what it expands to.
-    fn range(&mut self, range: Range<usize>, mode: Mode, depth: usize) -> Result<String> {
-        let mut out = String::new();
+    /// Appends the text of tokens `range` to `out`, each call replaced by what it
+    /// expands to. At the top level, `out` is the document's Markdown.
+    fn range(
+        &mut self,
+        range: Range<usize>,
+        mode: Mode,
+        depth: usize,
+        out: &mut String,
+    ) -> Result<()> {
         let mut i = range.start;
         while i < range.end {
             match &self.parsed.tokens[i] {
@@ -164,7 +171,7 @@ impl Expander<'_> {
                     self.span(mode, out.len(), call.start, false);
                     let close = self.parsed.partner[i];
                     let inner = close.map(|c| i + 1..c);
-                    self.call(call, inner, mode, depth, &mut out)?;
+                    self.call(call, inner, mode, depth, out)?;
                     if let Some(c) = close {
                         i = c;
                     }
@@ -172,7 +179,7 @@ impl Expander<'_> {
             }
             i += 1;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Records where a stretch of the top-level Markdown came from.
@@ -206,14 +213,17 @@ impl Expander<'_> {
             self.unknown_call(call, line, inner.is_some());
             // The inner content is kept, as if the tags were not there.
             if let Some(inner) = inner {
-                let kept = self.range(inner, mode, depth + 1)?;
-                out.push_str(&kept);
+                self.range(inner, mode, depth + 1, out)?;
             }
             return Ok(());
         }
         self.called = true;
         let inner = match inner {
-            Some(r) => Some(self.range(r, Mode::Inner, depth + 1)?),
+            Some(r) => {
+                let mut text = String::new();
+                self.range(r, Mode::Inner, depth + 1, &mut text)?;
+                Some(text)
+            }
             None => None,
         };
         let produced = if self.library.has(&call.name) {
@@ -375,7 +385,10 @@ mod tests {
     #[test]
     fn html_calls_are_not_markdown_and_leave_their_paragraph() {
         let (h, e) = html("前\n\n{{< youtube w7Ft2ymGmfc >}}\n\n文中 {{< param title >}} です\n");
-        assert!(h.contains("<p>前</p>\n<div class=\"embed embed-youtube\">"), "{h}");
+        assert!(
+            h.contains("<p>前</p>\n<div class=\"embed embed-youtube\">"),
+            "{h}"
+        );
         assert!(h.contains("<p>文中 記事 です</p>"), "{h}");
         assert!(e.called && e.warnings.is_empty());
         assert!(!h.contains("enishi0sc"), "{h}");
@@ -383,11 +396,17 @@ mod tests {
 
     #[test]
     fn highlight_inner_is_code_not_html_nor_text() {
-        let body = "{{< highlight html >}}\n<html><head></head></html>\n{{< /highlight >}}\n\n本文\n";
+        let body =
+            "{{< highlight html >}}\n<html><head></head></html>\n{{< /highlight >}}\n\n本文\n";
         let e = run(body).unwrap();
         let r = render_expanded(&e.expanded, 5);
-        let Segment::Html(h) = &r.segments[0] else { panic!() };
-        assert!(h.starts_with("<pre class=\"code\"><code class=\"language-html\">"), "{h}");
+        let Segment::Html(h) = &r.segments[0] else {
+            panic!()
+        };
+        assert!(
+            h.starts_with("<pre class=\"code\"><code class=\"language-html\">"),
+            "{h}"
+        );
         assert!(!h.contains("<html>"), "{h}");
         assert_eq!(r.text.trim(), "本文");
     }
@@ -421,7 +440,11 @@ mod tests {
         let (h, e) = html("\n\n{{< youtube \"a b\" >}}\n");
         assert_eq!(h, "");
         assert_eq!(e.warnings[0].line, Some(7));
-        assert!(e.warnings[0].message.contains("may only hold"), "{:?}", e.warnings);
+        assert!(
+            e.warnings[0].message.contains("may only hold"),
+            "{:?}",
+            e.warnings
+        );
     }
 
     #[test]
@@ -455,9 +478,16 @@ mod tests {
 
     #[test]
     fn cards_keep_their_source_line_after_expansion() {
-        let body = "{{< highlight go >}}\nfunc a() {\n}\n{{< /highlight >}}\n\nhttps://example.com/\n";
+        let body =
+            "{{< highlight go >}}\nfunc a() {\n}\n{{< /highlight >}}\n\nhttps://example.com/\n";
         let e = run(body).unwrap();
         let r = render_expanded(&e.expanded, 5);
-        assert!(r.segments.iter().any(|s| matches!(s, Segment::Card { line: 10, .. })), "{:?}", r.segments);
+        assert!(
+            r.segments
+                .iter()
+                .any(|s| matches!(s, Segment::Card { line: 10, .. })),
+            "{:?}",
+            r.segments
+        );
     }
 }

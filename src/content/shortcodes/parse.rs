@@ -10,12 +10,21 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token {
     /// Ordinary text, `start..end` of the body.
-    Text { start: usize, end: usize },
+    Text {
+        start: usize,
+        end: usize,
+    },
     /// `{{</* x */>}}`: shown as `{{< x >}}`.
-    Escaped { start: usize, text: String },
+    Escaped {
+        start: usize,
+        text: String,
+    },
     Open(Call),
     /// `{{< /name >}}`.
-    Close { name: String, start: usize },
+    Close {
+        name: String,
+        start: usize,
+    },
 }
 
 /// A shortcode call: `{{< name args >}}` or `{{% name args %}}`.
@@ -492,7 +501,9 @@ mod tests {
 
     #[test]
     fn positional_arguments_quoted_raw_and_typed() {
-        let c = one("a {{< echo w7Ft2ymGmfc \"a b\" `raw \"q\"` 5 -3 1.5 true 1e3 \"esc \\\"q\\\" \\n\" >}} b");
+        let c = one(
+            "a {{< echo w7Ft2ymGmfc \"a b\" `raw \"q\"` 5 -3 1.5 true 1e3 \"esc \\\"q\\\" \\n\" >}} b",
+        );
         assert_eq!(c.name, "echo");
         assert!(!c.markdown && !c.self_closing);
         assert_eq!(c.start, 2);
@@ -541,7 +552,10 @@ mod tests {
                 Token::Close { name, .. } => format!(">{name}"),
             })
             .collect();
-        assert_eq!(kinds, ["<a", "t", "<b", "t", "<a", "t", ">a", "t", ">a", "<c"]);
+        assert_eq!(
+            kinds,
+            ["<a", "t", "<b", "t", "<a", "t", ">a", "t", ">a", "<c"]
+        );
         assert_eq!(p.partner[0], Some(8));
         assert_eq!(p.partner[4], Some(6));
         assert_eq!(p.partner[2], None);
@@ -569,7 +583,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(shown, ["{{<  echo   x  >}}", "{{% md y %}}", "{{< /echo >}}"]);
+        assert_eq!(
+            shown,
+            ["{{<  echo   x  >}}", "{{% md y %}}", "{{< /echo >}}"]
+        );
         assert!(!mentions_shortcodes("{{ .Title }} {{ <x> }}"));
         assert!(parse("{{ .Title }} {{{< a >}}").unwrap().tokens.len() == 2);
     }
@@ -602,6 +619,9 @@ mod tests {
         let c = one(&format!("{{{{< many{args} >}}}}"));
         assert_eq!(c.args.len(), 200_000);
         // Braces everywhere that are no shortcode.
-        assert_eq!(parse(&"{{{{ }} {{".repeat(100_000)).unwrap().tokens.len(), 1);
+        assert_eq!(
+            parse(&"{{{{ }} {{".repeat(100_000)).unwrap().tokens.len(),
+            1
+        );
     }
 }

@@ -133,7 +133,10 @@ fn key_of_source(source: &str) -> String {
 /// The folder of a source relative to `content/`, where its relative refs start:
 /// `content/posts/a.md` → `posts`, a bundle's `index.md` → its folder.
 fn folder_of_source(source: &str) -> String {
-    let rel = source.strip_prefix("content/").unwrap_or(source).to_lowercase();
+    let rel = source
+        .strip_prefix("content/")
+        .unwrap_or(source)
+        .to_lowercase();
     match rel.rfind('/') {
         Some(i) => rel[..i].to_string(),
         None => String::new(),

@@ -51,7 +51,12 @@ impl Library {
             .config
             .params
             .iter()
-            .map(|(k, v)| (k.clone(), super::super::frontmatter::toml_to_json(v.clone())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    super::super::frontmatter::toml_to_json(v.clone()),
+                )
+            })
             .collect();
         let c = &site.config;
         let site_value = context! {
@@ -107,7 +112,11 @@ impl Library {
         let args_value = args_value(args);
         let get_from = args_value.clone();
         let get = Value::from_function(move |key: Value| -> Value {
-            get_from.get_item(&key).ok().filter(|v| !v.is_undefined()).unwrap_or(Value::from(()))
+            get_from
+                .get_item(&key)
+                .ok()
+                .filter(|v| !v.is_undefined())
+                .unwrap_or(Value::from(()))
         });
         let ctx = context! {
             name => name,
@@ -120,7 +129,10 @@ impl Library {
         };
         let origin = |e: &minijinja::Error| {
             let shown = e.name().unwrap_or(&template_name);
-            self.origins.get(shown).cloned().unwrap_or_else(|| shown.to_string())
+            self.origins
+                .get(shown)
+                .cloned()
+                .unwrap_or_else(|| shown.to_string())
         };
         self.env
             .get_template(&template_name)
@@ -200,7 +212,10 @@ mod tests {
         let mut library = Library::default();
         for (name, text) in templates {
             let t = template_name(name);
-            library.env.add_template_owned(t.clone(), text.to_string()).unwrap();
+            library
+                .env
+                .add_template_owned(t.clone(), text.to_string())
+                .unwrap();
             library.origins.insert(t, template_path(name));
         }
         library
@@ -217,12 +232,17 @@ mod tests {
             ("n".into(), Arg::Int(3)),
         ]);
         let page = context! { title => "題" };
-        let out = lib.render("note", &args, Some("<b>中身</b>"), &page).unwrap();
+        let out = lib
+            .render("note", &args, Some("<b>中身</b>"), &page)
+            .unwrap();
         assert_eq!(
             out,
             "<aside class=\"&lt;warn&gt;\" data-n=\"3\"><b>中身</b> 題</aside>"
         );
-        let lib = library(&[("pos", "{{ get(0) }}-{{ get(5) }}-{{ args|length }}-{{ is_named }}")]);
+        let lib = library(&[(
+            "pos",
+            "{{ get(0) }}-{{ get(5) }}-{{ args|length }}-{{ is_named }}",
+        )]);
         let args = Args::Positional(vec![Arg::Str("a".into())]);
         assert_eq!(lib.render("pos", &args, None, &page).unwrap(), "a--1-false");
     }
@@ -233,7 +253,10 @@ mod tests {
         let err = lib
             .render("bad", &Args::Positional(vec![]), None, &Value::from(()))
             .unwrap_err();
-        assert!(err.starts_with("templates/shortcodes/bad.html:2: template error"), "{err}");
+        assert!(
+            err.starts_with("templates/shortcodes/bad.html:2: template error"),
+            "{err}"
+        );
         assert!(!err.contains('\n'));
     }
 }
