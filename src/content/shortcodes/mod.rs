@@ -5,9 +5,9 @@
 //! never read as Markdown. `ref`/`relref` leave a token for the renderer (URLs
 //! are known only after every document is loaded).
 //!
-//! - `parse.rs`: finding calls, arguments, pairs and escaped calls;
-//! - `builtins.rs`: youtube, vimeo, x/twitter/tweet, gist, instagram, highlight,
-//!   figure, param, ref/relref;
+//! - `parse.rs`: finding calls, pairs and escaped calls; `args.rs`: their arguments;
+//! - `builtins.rs`: the built-ins by name, and highlight, figure, param, ref/relref;
+//!   `embeds.rs`: youtube, vimeo, x/twitter/tweet, gist, instagram;
 //! - `templates.rs`: the site's own shortcodes (minijinja templates);
 //! - `refs.rs`: finding the page a `ref` names, putting its URL in;
 //! - `expanded.rs`: the tokens, what they stand for, and the source line map.
@@ -17,7 +17,9 @@
 //! document (`serve` reuses parsed documents, so nothing is printed here) and
 //! leaves nothing behind but a paired call's inner content.
 
+pub mod args;
 pub mod builtins;
+pub mod embeds;
 pub mod expanded;
 pub mod parse;
 pub mod refs;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use anyhow::{Result, anyhow};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value, context};
 
-use super::parse::{Arg, Args};
+use super::args::{Arg, Args};
 use crate::config::Site;
 use crate::theme::{SHORTCODES_DIR, Theme};
 use crate::util::escape_html;
