@@ -7,6 +7,7 @@ use anyhow::{Result, anyhow};
 use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Site, UrlStyle};
+use crate::content::shortcodes::refs::{Miss, RefIndex};
 use crate::content::{Document, Kind};
 use crate::report::{Warning, WarningKind};
 
@@ -22,7 +23,8 @@ pub struct SiteModel {
     pub categories: Vec<Term>,
     /// Sources left out (drafts, future posts), for the build summary.
     pub skipped: Vec<String>,
-    /// Posts whose tags or categories were cut to `max_terms_per_post`.
+    /// What the published sources' parsing worked around (unknown shortcodes), and
+    /// posts whose tags or categories were cut to `max_terms_per_post`.
     pub warnings: Vec<Warning>,
     /// When the earliest post left out for its future date comes due (a build after
     /// that publishes it, so the site is not up to date any more).
@@ -38,6 +40,8 @@ pub struct Entry {
     /// Indexes into `SiteModel::tags` / `categories`.
     pub tags: Vec<usize>,
     pub categories: Vec<usize>,
+    /// The site path (and `#anchor`) each of `doc.refs` names.
+    pub refs: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,8 +80,8 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         if let Some(invalid) = &doc.front.invalid {
             return Err(anyhow!("{invalid}"));
         }
-        warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         warnings.append(&mut doc.warnings);
+        warnings.extend(cap_terms(&mut doc, site.config.max_terms_per_post));
         if doc.kind == Kind::Post && doc.date.is_none() {
             warnings.push(Warning::new(
                 WarningKind::Content,
@@ -93,6 +97,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
             path,
             tags: Vec::new(),
             categories: Vec::new(),
+            refs: Vec::new(),
             doc,
         };
         match entry.doc.kind {
@@ -132,6 +137,51 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         warnings,
         next_due,
     })
+    .and_then(resolve_refs)
+}
+
+/// Finds the page of every `ref`/`relref`; one that names no published page is an
+/// error naming the file, line and ref, as in Hugo.
+fn resolve_refs(mut model: SiteModel) -> Result<SiteModel> {
+    let entries = || model.posts.iter().chain(&model.pages);
+    if entries().all(|e| e.doc.refs.calls.is_empty()) {
+        return Ok(model);
+    }
+    let published = RefIndex::new(entries().map(|e| e.doc.source.as_str()));
+    let paths: Vec<&str> = entries().map(|e| e.path.as_str()).collect();
+    let unpublished = RefIndex::new(model.skipped.iter().map(String::as_str));
+    let mut resolved = Vec::new();
+    for entry in entries() {
+        let doc = &entry.doc;
+        let mut urls = Vec::new();
+        for call in &doc.refs.calls {
+            let (target, anchor) = call.split_anchor();
+            let page = published.find(&doc.source, target).map_err(|miss| {
+                let why = match miss {
+                    Miss::Ambiguous(sources) => format!(
+                        "names several pages ({}); write the path under content/ instead",
+                        sources.join(", ")
+                    ),
+                    Miss::NotFound if unpublished.find(&doc.source, target).is_ok() => {
+                        "names a draft or future post, which is not published (build with --drafts, or remove the link)".to_string()
+                    }
+                    Miss::NotFound => "names no page (give the path under content/, e.g. \"posts/name.md\")".to_string(),
+                };
+                anyhow!("{}:{}: ref {:?} {why}", doc.source, call.line, call.target)
+            })?;
+            urls.push(format!("{}{anchor}", paths[page]));
+        }
+        resolved.push(urls);
+    }
+    for (entry, urls) in model
+        .posts
+        .iter_mut()
+        .chain(model.pages.iter_mut())
+        .zip(resolved)
+    {
+        entry.refs = urls;
+    }
+    Ok(model)
 }
 
 /// Cuts a post's tags and categories to `max` each: every term is a page that lists

@@ -35,6 +35,9 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "partials/link_card.html",
 );
 
+/// The folder of `templates/` that holds shortcode templates.
+pub const SHORTCODES_DIR: &str = "shortcodes";
+
 /// The default theme's static files, embedded.
 pub const BUILTIN_STATIC: &[(&str, &[u8])] = &[(
     "css/style.css",
@@ -106,6 +109,32 @@ impl Theme {
             }));
         }
         Ok(None)
+    }
+
+    /// The shortcode templates, `templates/shortcodes/**/*.html`, by name (`youtube`,
+    /// `dir/name`): the theme's, then the site's, which win.
+    pub fn shortcode_templates(&self) -> Result<BTreeMap<String, Source>> {
+        let mut dirs = Vec::new();
+        if let Some(dir) = &self.theme_dir {
+            dirs.push(dir.join("templates").join(SHORTCODES_DIR));
+        }
+        dirs.push(self.site_templates.join(SHORTCODES_DIR));
+        let mut templates = BTreeMap::new();
+        for dir in dirs {
+            let mut files = BTreeMap::new();
+            collect_dir(&dir, &mut files)?;
+            for (rel, source) in files {
+                let (Some(name), StaticSource::File(path)) = (rel.strip_suffix(".html"), source)
+                else {
+                    continue;
+                };
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow!("{}: cannot read template: {e}", self.rel(&path)))?;
+                let origin = self.rel(&path);
+                templates.insert(name.to_string(), Source { text, origin });
+            }
+        }
+        Ok(templates)
     }
 
     /// Where a missing template should be put, for the error message.

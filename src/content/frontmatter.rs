@@ -251,6 +251,7 @@ fn first_line(s: &str) -> String {
         .to_string()
 }
 
+/// A TOML value as JSON (dates as their text).
 fn toml_to_json(v: toml::Value) -> Value {
     match v {
         toml::Value::String(s) => Value::String(s),

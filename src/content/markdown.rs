@@ -5,17 +5,12 @@
 //! else becomes [`Segment::Html`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
-use syntect::html::{ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::SyntaxSet;
-use syntect::util::LinesWithEndings;
 
-use crate::util::{collapse_whitespace, escape_html, line_of_offset, slugify};
-
-/// Prefix of the CSS classes that syntax highlighting emits (`hl-keyword`, …).
-pub const HIGHLIGHT_CLASS_PREFIX: &str = "hl-";
+use super::highlight;
+use super::shortcodes::expanded::{Expanded, Placeholders};
+use crate::util::{collapse_whitespace, escape_html, slugify};
 
 const MORE_MARKER: &str = "<!--more-->";
 
@@ -58,13 +53,16 @@ fn options() -> Options {
         | Options::ENABLE_HEADING_ATTRIBUTES
 }
 
-fn syntax_set() -> &'static SyntaxSet {
-    static SET: OnceLock<SyntaxSet> = OnceLock::new();
-    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+/// Renders `markdown` (without shortcodes) whose first line is line `first_line`
+/// of its source file.
+pub fn render(markdown: &str, first_line: usize) -> Rendered {
+    render_expanded(&Expanded::verbatim(markdown), first_line)
 }
 
-/// Renders `markdown` whose first line is line `first_line` of its source file.
-pub fn render(markdown: &str, first_line: usize) -> Rendered {
+/// Renders a body whose shortcodes were expanded: each `{{< >}}` token becomes
+/// its HTML in the segments and its plain text in the text.
+pub fn render_expanded(expanded: &Expanded, first_line: usize) -> Rendered {
+    let markdown = expanded.markdown.as_str();
     let mut out = Rendered::default();
     let (before_more, has_more) = match find_more_marker(markdown) {
         Some(i) => (&markdown[..i], true),
@@ -73,9 +71,13 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
 
     let mut ids = HeadingIds::default();
     let mut text = String::new();
-    let events = transform(markdown, first_line, &mut out, &mut ids, &mut text);
+    let source = Source {
+        expanded,
+        first_line,
+    };
+    let events = transform(markdown, &source, &mut out, &mut ids, &mut text);
     out.text = text;
-    out.segments = split_segments(events);
+    out.segments = split_segments(events, &expanded.placeholders);
 
     if has_more {
         let mut scratch = Rendered::default();
@@ -83,7 +85,7 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
         let mut summary_text = String::new();
         transform(
             before_more,
-            first_line,
+            &source,
             &mut scratch,
             &mut scratch_ids,
             &mut summary_text,
@@ -91,6 +93,24 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
         out.summary_text = Some(collapse_whitespace(&summary_text));
     }
     out
+}
+
+/// What the renderer needs besides the Markdown: the shortcode tokens and where
+/// each offset came from.
+struct Source<'e> {
+    expanded: &'e Expanded,
+    first_line: usize,
+}
+
+impl Source<'_> {
+    fn tokens(&self) -> &Placeholders {
+        &self.expanded.placeholders
+    }
+
+    /// The source file's line of an offset in the Markdown.
+    fn line(&self, offset: usize) -> usize {
+        self.first_line + self.expanded.map.line_at(offset) - 1
+    }
 }
 
 /// `<!--more-->` on a line of its own, outside code.
@@ -124,7 +144,7 @@ enum Piece<'a> {
 /// highlighted code, URL-only paragraphs. Collects text, headings and images on the way.
 fn transform<'a>(
     markdown: &'a str,
-    first_line: usize,
+    source: &Source,
     out: &mut Rendered,
     ids: &mut HeadingIds,
     text: &mut String,
@@ -149,7 +169,9 @@ fn transform<'a>(
                 for (e, _) in iter.by_ref() {
                     match &e {
                         Event::End(TagEnd::Heading(_)) => break,
-                        Event::Text(t) | Event::Code(t) => heading_text.push_str(t),
+                        Event::Text(t) | Event::Code(t) => {
+                            heading_text.push_str(&source.tokens().plain(t))
+                        }
                         _ => {}
                     }
                     inner.push(e);
@@ -192,7 +214,13 @@ fn transform<'a>(
                         _ => {}
                     }
                 }
-                pieces.push(Piece::Event(Event::Html(highlight(&code, &lang).into())));
+                let mut html = highlight::highlight(&code, &lang);
+                // A shortcode's token that the highlighter split would leak: show
+                // such code unhighlighted, every token whole.
+                if !source.tokens().survive(&code, &html) {
+                    html = highlight::plain(&code, &lang);
+                }
+                pieces.push(Piece::Event(Event::Html(html.into())));
             }
             Event::Start(Tag::Paragraph) if container_depth == 0 => {
                 let start = range.start;
@@ -206,14 +234,14 @@ fn transform<'a>(
                 if let Some(url) = lone_url(&inner) {
                     pieces.push(Piece::Card {
                         url,
-                        line: first_line + line_of_offset(markdown, start) - 1,
+                        line: source.line(start),
                     });
                     continue;
                 }
                 pieces.push(Piece::Event(Event::Start(Tag::Paragraph)));
                 let before = text.len();
                 for e in inner {
-                    collect(&e, text, out, &mut in_image);
+                    collect(&e, source.tokens(), text, out, &mut in_image);
                     pieces.push(Piece::Event(e));
                 }
                 pieces.push(Piece::Event(Event::End(TagEnd::Paragraph)));
@@ -242,7 +270,7 @@ fn transform<'a>(
                     }
                     _ => {}
                 }
-                collect(&other, text, out, &mut in_image);
+                collect(&other, source.tokens(), text, out, &mut in_image);
                 pieces.push(Piece::Event(other));
             }
         }
@@ -250,17 +278,25 @@ fn transform<'a>(
     pieces
 }
 
-/// Gathers analysis text and images from an inline event.
-fn collect(event: &Event, text: &mut String, out: &mut Rendered, in_image: &mut bool) {
+/// Gathers analysis text and images from an inline event; shortcode tokens count
+/// as their output's text.
+fn collect(
+    event: &Event,
+    tokens: &Placeholders,
+    text: &mut String,
+    out: &mut Rendered,
+    in_image: &mut bool,
+) {
     match event {
         Event::Start(Tag::Image { dest_url, .. }) => {
             *in_image = true;
-            if out.first_image.is_none() {
+            // An image named by a shortcode is not known before rendering.
+            if out.first_image.is_none() && !tokens.active(dest_url) {
                 out.first_image = Some(dest_url.to_string());
             }
         }
         Event::End(TagEnd::Image) => *in_image = false,
-        Event::Text(t) | Event::Code(t) if !*in_image => push_text(text, t),
+        Event::Text(t) | Event::Code(t) if !*in_image => push_text(text, &tokens.plain(t)),
         Event::SoftBreak | Event::HardBreak => text.push(' '),
         _ => {}
     }
@@ -318,7 +354,7 @@ pub fn link_paragraph(url: &str) -> String {
     format!("<p><a href=\"{u}\">{u}</a></p>\n")
 }
 
-fn split_segments(pieces: Vec<Piece>) -> Vec<Segment> {
+fn split_segments(pieces: Vec<Piece>, tokens: &Placeholders) -> Vec<Segment> {
     // Render in one pass so footnote numbering spans the whole document; cards are
     // cut out afterwards at markers no Markdown source can produce (the parser escapes `\0`).
     let mut cards = Vec::new();
@@ -340,7 +376,7 @@ fn split_segments(pieces: Vec<Piece>) -> Vec<Segment> {
             segments.push(Segment::Card { url, line });
         }
         if !part.is_empty() {
-            segments.push(Segment::Html(part.to_string()));
+            segments.push(Segment::Html(tokens.substitute(part)));
         }
     }
     segments
@@ -373,44 +409,6 @@ impl HeadingIds {
             }
         }
     }
-}
-
-/// Highlights code as CSS classes; unknown languages are escaped verbatim.
-fn highlight(code: &str, lang: &str) -> String {
-    let lang_attr = if lang.is_empty() {
-        String::new()
-    } else {
-        format!(" class=\"language-{}\"", escape_html(lang))
-    };
-    let ss = syntax_set();
-    let syntax = if lang.is_empty() {
-        None
-    } else {
-        ss.find_syntax_by_token(lang)
-    };
-    let body = match syntax {
-        Some(syntax) => {
-            let mut generator = ClassedHTMLGenerator::new_with_class_style(
-                syntax,
-                ss,
-                ClassStyle::SpacedPrefixed {
-                    prefix: HIGHLIGHT_CLASS_PREFIX,
-                },
-            );
-            let ok = LinesWithEndings::from(code).all(|line| {
-                generator
-                    .parse_html_for_line_which_includes_newline(line)
-                    .is_ok()
-            });
-            if ok {
-                generator.finalize()
-            } else {
-                escape_html(code)
-            }
-        }
-        None => escape_html(code),
-    };
-    format!("<pre class=\"code\"><code{lang_attr}>{body}</code></pre>\n")
 }
 
 /// Plain-text summary of about `limit` characters: cut after a Japanese or Latin

@@ -1,8 +1,11 @@
 //! Load and parse stage: finds the Markdown sources under `content/`, reads them,
-//! splits off front matter and renders the Markdown. Pure apart from reading files.
+//! splits off front matter, expands shortcodes and renders the Markdown. Pure
+//! apart from reading files.
 
 pub mod frontmatter;
+pub mod highlight;
 pub mod markdown;
+pub mod shortcodes;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +18,8 @@ use crate::report::{Warning, WarningKind};
 use crate::util::display_rel;
 pub use frontmatter::FrontMatter;
 pub use markdown::{Heading, Rendered, Segment};
+use shortcodes::Library;
+pub use shortcodes::refs::Refs;
 
 pub const CONTENT_DIR: &str = "content";
 pub const POSTS_DIR: &str = "posts";
@@ -49,9 +54,13 @@ pub struct Document {
     pub markdown: std::sync::Arc<str>,
     /// The line of the source file the Markdown body starts on.
     pub body_line: usize,
-    /// Hash of the whole source file: what the analysis cache is keyed by.
+    /// Hash of the whole source file (and, when it calls shortcodes, of the
+    /// shortcode templates and site params): what the analysis cache is keyed by.
     pub content_hash: String,
-    /// What is accepted but probably a mistake, reported when the page is published.
+    /// The `ref`/`relref` calls of the body, whose tokens the renderer replaces.
+    pub refs: Refs,
+    /// What is accepted but probably a mistake (an unknown shortcode, an empty
+    /// title), reported when the page is published.
     pub warnings: Vec<Warning>,
 }
 
@@ -122,7 +131,14 @@ fn walk_error(site: &Site, e: &walkdir::Error) -> anyhow::Error {
 /// so the message does not depend on thread timing.
 pub fn load(site: &Site) -> Result<Vec<Document>> {
     let files = discover(site)?;
-    let results: Vec<Result<Document>> = files.par_iter().map(|p| load_one(site, p)).collect();
+    let library = Library::load(site)?;
+    let results: Vec<Result<Document>> = files
+        .par_iter()
+        .map(|p| {
+            let (source, bytes, hash) = read_source(site, p)?;
+            parse_bytes(site, &library, p, source, bytes, hash)
+        })
+        .collect();
     results.into_iter().collect()
 }
 
@@ -132,11 +148,19 @@ pub fn load(site: &Site) -> Result<Vec<Document>> {
 pub struct Memo {
     /// By path: the file's size and modification time when it was parsed.
     docs: std::collections::HashMap<PathBuf, (Option<(u64, std::time::SystemTime)>, Document)>,
+    /// The shortcode library the documents were expanded with: when a template
+    /// or a site param changes, every document is parsed again.
+    shortcodes: String,
 }
 
 /// [`load`], reusing the documents of `memo` whose files are unchanged.
 pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
     let files = discover(site)?;
+    let library = Library::load(site)?;
+    if memo.shortcodes != library.fingerprint() {
+        memo.docs.clear();
+        memo.shortcodes = library.fingerprint().to_string();
+    }
     let results: Vec<Result<_>> = files
         .par_iter()
         .map(|p| {
@@ -150,8 +174,13 @@ pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
             }
             let (source, bytes, hash) = read_source(site, p)?;
             match memo.docs.get(p) {
-                Some((_, doc)) if doc.content_hash == hash => Ok((stamp, doc.clone())),
-                _ => parse_bytes(site, p, source, bytes, hash).map(|d| (stamp, d)),
+                Some((_, doc))
+                    if doc.content_hash == hash
+                        || doc.content_hash == with_shortcodes(&hash, &library) =>
+                {
+                    Ok((stamp, doc.clone()))
+                }
+                _ => parse_bytes(site, &library, p, source, bytes, hash).map(|d| (stamp, d)),
             }
         })
         .collect();
@@ -164,7 +193,21 @@ pub fn load_with(site: &Site, memo: &mut Memo) -> Result<Vec<Document>> {
 
 pub fn load_one(site: &Site, path: &Path) -> Result<Document> {
     let (source, bytes, content_hash) = read_source(site, path)?;
-    parse_bytes(site, path, source, bytes, content_hash)
+    parse_bytes(
+        site,
+        &Library::load(site)?,
+        path,
+        source,
+        bytes,
+        content_hash,
+    )
+}
+
+/// The analysis key of a document that calls shortcodes: its text depends on
+/// their templates and the site's params as well as on its file.
+fn with_shortcodes(file_hash: &str, library: &Library) -> String {
+    let key = format!("{file_hash}\n{}", library.fingerprint());
+    blake3::hash(key.as_bytes()).to_hex().to_string()
 }
 
 /// A source file's name as shown in messages, its bytes, and their hash (what the
@@ -178,6 +221,7 @@ fn read_source(site: &Site, path: &Path) -> Result<(String, Vec<u8>, String)> {
 
 fn parse_bytes(
     site: &Site,
+    library: &Library,
     path: &Path,
     source: String,
     bytes: Vec<u8>,
@@ -192,11 +236,12 @@ fn parse_bytes(
             + 1;
         anyhow!("{source}:{line}: not valid UTF-8 (save the file as UTF-8)")
     })?;
-    parse_document(site, path, source, &text, content_hash)
+    parse_document(site, library, path, source, &text, content_hash)
 }
 
 fn parse_document(
     site: &Site,
+    library: &Library,
     path: &Path,
     source: String,
     text: &str,
@@ -283,21 +328,33 @@ fn parse_document(
     }
     let section = display_rel(Path::new(""), &section_dir);
 
-    let warnings = front
+    let mut warnings: Vec<Warning> = front
         .problems
         .iter()
         .map(|(line, message)| {
             Warning::new(WarningKind::Content, &source, Some(*line), message.clone())
         })
         .collect();
-    let body = markdown::render(split.body, split.body_line);
+    let page = shortcodes::Page {
+        source: &source,
+        body_line: split.body_line,
+        front: &front,
+        date,
+    };
+    let expansion = shortcodes::expand(split.body, text, &page, library)?;
+    let body = markdown::render_expanded(&expansion.expanded, split.body_line);
+    warnings.extend(expansion.warnings);
+    let content_hash = if expansion.called {
+        with_shortcodes(&content_hash, library)
+    } else {
+        content_hash
+    };
     Ok(Document {
         source,
         kind,
         date,
         slug,
         name,
-        warnings,
         section,
         bundle_dir: is_bundle.then(|| path.parent().unwrap_or(Path::new("")).to_path_buf()),
         body: std::sync::Arc::new(body),
@@ -305,6 +362,8 @@ fn parse_document(
         body_line: split.body_line,
         front,
         content_hash,
+        refs: expansion.refs,
+        warnings,
     })
 }
 

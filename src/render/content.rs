@@ -1,8 +1,12 @@
-//! A post's or page's HTML: its segments joined, link cards filled in, and remote
-//! `<img>`s pointed at their processed copies.
+//! A post's or page's HTML: its segments joined, link cards filled in, `ref`
+//! shortcodes pointed at their pages, and remote `<img>`s pointed at their
+//! processed copies.
+
+use std::borrow::Cow;
 
 use crate::content::Segment;
 use crate::content::markdown::link_paragraph;
+use crate::content::shortcodes::refs;
 use crate::enrich::images::{self, Images, Purpose, Role};
 use crate::model::Entry;
 use crate::util::escape_html;
@@ -17,8 +21,14 @@ impl Renderer<'_> {
             .segments
             .iter()
             .map(|seg| match seg {
-                Segment::Html(h) if h.contains("<img") => self.rewrite_images(h, enriched.images),
-                Segment::Html(h) => h.clone(),
+                Segment::Html(h) => {
+                    let h = self.with_refs(entry, h);
+                    if h.contains("<img") {
+                        self.rewrite_images(&h, enriched.images)
+                    } else {
+                        h.into_owned()
+                    }
+                }
                 Segment::Card { url, .. } => enriched
                     .cards
                     .get(url)
@@ -26,6 +36,29 @@ impl Renderer<'_> {
                     .unwrap_or_else(|| link_paragraph(url)),
             })
             .collect()
+    }
+
+    /// `html` with the URL of each `ref`/`relref` in place of its token.
+    fn with_refs<'h>(&self, entry: &Entry, html: &'h str) -> Cow<'h, str> {
+        let doc_refs = &entry.doc.refs;
+        if doc_refs.calls.is_empty() || !html.contains(&doc_refs.prefix) {
+            return Cow::Borrowed(html);
+        }
+        Cow::Owned(refs::substitute(html, doc_refs, |i| {
+            let Some((call, resolved)) = doc_refs.calls.get(i).zip(entry.refs.get(i)) else {
+                return String::new();
+            };
+            let (path, anchor) = match resolved.find('#') {
+                Some(at) => resolved.split_at(at),
+                None => (resolved.as_str(), ""),
+            };
+            let url = if call.absolute {
+                self.absolute(path)
+            } else {
+                self.href(path)
+            };
+            escape_html(&format!("{url}{anchor}"))
+        }))
     }
 
     /// Points every remote `<img>` at its copies on this site (`<picture>` with WebP,

@@ -402,11 +402,13 @@ mod tests {
                 markdown: markdown.into(),
                 body_line: 1,
                 content_hash: String::new(),
+                refs: Default::default(),
             },
             path: "/page/".into(),
             date: None,
             tags: Vec::new(),
             categories: Vec::new(),
+            refs: Vec::new(),
         }
     }
 

@@ -17,3 +17,4 @@ mod output;
 mod props;
 mod related;
 mod serve;
+mod shortcodes;
