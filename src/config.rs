@@ -60,6 +60,10 @@ pub struct SiteConfig {
     /// Permalink patterns by section, as Hugo's `[permalinks]` (`post = "/:year/:slug/"`).
     #[serde(default)]
     pub permalinks: std::collections::BTreeMap<String, String>,
+    /// Other languages than `language`: their translations (`about.en.md`,
+    /// `index.en.md`) are recognised and, for now, left out with one warning.
+    #[serde(default)]
+    pub languages: Vec<String>,
     /// Turn `:emoji:` codes into emoji, as Hugo's `enableEmoji`.
     #[serde(default)]
     pub enable_emoji: bool,
@@ -444,6 +448,17 @@ impl Site {
     /// Absolute URL for a site path.
     pub fn permalink(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// The primary subtag of `language` ("ja" for "ja-JP"): the language of files
+    /// named `name.ja.md`.
+    pub fn default_language(&self) -> String {
+        self.config
+            .language
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_lowercase()
     }
 
     pub fn cache_path(&self) -> PathBuf {

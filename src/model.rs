@@ -12,6 +12,9 @@ use crate::content::{Document, Kind};
 use crate::report::{Warning, WarningKind};
 
 pub mod permalink;
+pub mod sections;
+
+pub use sections::Section;
 
 #[derive(Debug)]
 pub struct SiteModel {
@@ -21,6 +24,10 @@ pub struct SiteModel {
     pub pages: Vec<Entry>,
     pub tags: Vec<Term>,
     pub categories: Vec<Term>,
+    /// The top folders under content/ with their list pages, by name.
+    pub sections: Vec<Section>,
+    /// The home page's introduction (`content/_index.md`).
+    pub home: Option<Entry>,
     /// Sources left out (drafts, future posts), for the build summary.
     pub skipped: Vec<String>,
     /// What the published sources' parsing worked around (unknown shortcodes), and
@@ -68,7 +75,13 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
     let mut skipped = Vec::new();
     let mut warnings = Vec::new();
     let mut next_due: Option<DateTime<FixedOffset>> = None;
+    let mut translations: Vec<String> = Vec::new();
+    let mut indexes: Vec<Document> = Vec::new();
     for mut doc in docs {
+        if doc.lang.is_some() {
+            translations.push(doc.source.clone());
+            continue;
+        }
         let future = doc.date.is_some_and(|d| d > opts.now);
         if !opts.drafts && (doc.front.draft || (doc.kind == Kind::Post && future)) {
             if future && !doc.front.draft && doc.kind == Kind::Post {
@@ -91,6 +104,10 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
                     .into(),
             ));
         }
+        if doc.kind == Kind::Index {
+            indexes.push(doc);
+            continue;
+        }
         let path = permalink::page_path(&doc, site);
         let entry = Entry {
             date: doc.date,
@@ -102,8 +119,21 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         };
         match entry.doc.kind {
             Kind::Post => posts.push(entry),
-            Kind::Page => pages.push(entry),
+            _ => pages.push(entry),
         }
+    }
+    if let Some(first) = translations.first() {
+        warnings.push(Warning::new(
+            WarningKind::Content,
+            first,
+            None,
+            format!(
+                "{} pages in other languages than {:?} are not built yet (only the site's own language is): {}",
+                translations.len(),
+                site.config.language,
+                translations.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
     }
     let (mut posts, mut pages) = drop_collisions(posts, pages, &mut warnings)?;
     posts.sort_by(|a, b| {
@@ -128,11 +158,14 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         |e| &e.doc.front.categories,
         |e| &mut e.categories,
     );
+    let (sections, home) = sections::collect(site, indexes, &posts, &pages);
     Ok(SiteModel {
         posts,
         pages,
         tags,
         categories,
+        sections,
+        home,
         skipped,
         warnings,
         next_due,
@@ -244,7 +277,7 @@ fn drop_collisions(
         seen.insert(e.path.clone(), e.doc.source.clone());
         match e.doc.kind {
             Kind::Post => posts.push(e),
-            Kind::Page => pages.push(e),
+            _ => pages.push(e),
         }
     }
     Ok((posts, pages))

@@ -585,7 +585,8 @@ fn output_files(
 ) -> Result<BTreeMap<String, StaticSource>> {
     let mut files = theme.static_files()?;
     theme::collect_dir(&site.root.join("static"), &mut files)?;
-    let bundles = bundle_files(model)?;
+    let mut bundles = bundle_files(model)?;
+    bundles.extend(crate::content::loose_files(&site)?);
     let page_paths: std::collections::BTreeSet<&str> =
         pages.iter().map(|p| p.path.as_str()).collect();
     for rel in files.keys().chain(bundles.keys()) {

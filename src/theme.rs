@@ -24,6 +24,7 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "terms.html",
     "term.html",
     "archive.html",
+    "section.html",
     "404.html",
     "alias.html",
     "feed.xml",

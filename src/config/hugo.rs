@@ -30,6 +30,7 @@ const KNOWN: &[&str] = &[
     "pagination",
     "author",
     "enableemoji",
+    "languages",
 ];
 
 /// The Hugo configuration of the site at `root`: the settings, the files they came
@@ -174,6 +175,14 @@ fn to_site_config(hugo: &Map<String, Value>) -> Result<(SiteConfig, Vec<String>)
         string_at(hugo, &["languagecode"]).or_else(|| string_at(hugo, &["defaultcontentlanguage"]))
     {
         config.language = lang.to_string();
+    }
+    let default_lang = string_at(hugo, &["defaultcontentlanguage"]).map(str::to_lowercase);
+    if let Some(Value::Object(languages)) = hugo.get("languages") {
+        config.languages = languages
+            .keys()
+            .filter(|l| Some(l.as_str()) != default_lang.as_deref())
+            .cloned()
+            .collect();
     }
     if let Some(tz) = string_at(hugo, &["timezone"]) {
         config.timezone = tz.to_string();

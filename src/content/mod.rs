@@ -26,10 +26,14 @@ pub const POSTS_DIR: &str = "posts";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Under `content/posts/`: dated, listed, tagged, related.
+    /// In a main section (`content/posts/` unless configured): dated, listed,
+    /// tagged, related.
     Post,
     /// Anywhere else under `content/`: a standalone page such as `about.md`.
     Page,
+    /// `_index.md`: the title and text of a section's list page (or, at the top
+    /// of `content/`, of the home page), as in Hugo.
+    Index,
 }
 
 /// One parsed source file.
@@ -62,6 +66,9 @@ pub struct Document {
     /// What is accepted but probably a mistake (an unknown shortcode, an empty
     /// title), reported when the page is published.
     pub warnings: Vec<Warning>,
+    /// For a translation (`about.en.md`): its language, one of the site's other
+    /// `languages`; None for the site's own language.
+    pub lang: Option<String>,
 }
 
 /// Paths of every Markdown source under `content/`, sorted. Symbolic links are
@@ -97,16 +104,50 @@ pub fn discover(site: &Site) -> Result<Vec<PathBuf>> {
             }
         }
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file()
-            && name.ends_with(".md")
-            && !name.starts_with('.')
-            // Hugo's section list pages carry no article of their own.
-            && name != "_index.md"
+        if entry.file_type().is_file() && name.ends_with(".md") && !name.starts_with('.')
+        // Hugo's section list pages carry no article of their own.
         {
             files.push(entry.into_path());
         }
     }
     Ok(files)
+}
+
+/// The other files under `content/` (images beside posts, PDFs …), by path inside
+/// the output, where Hugo publishes them too. Page bundles are left out: their files
+/// go beside their page, wherever its URL is.
+pub fn loose_files(
+    site: &Site,
+) -> Result<std::collections::BTreeMap<String, crate::theme::StaticSource>> {
+    let dir = site.root.join(CONTENT_DIR);
+    let is_bundle = |p: &Path| {
+        std::fs::read_dir(p).is_ok_and(|mut entries| {
+            entries.any(|e| {
+                e.ok().is_some_and(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with("index.") && name.ends_with(".md")
+                })
+            })
+        })
+    };
+    let mut out = std::collections::BTreeMap::new();
+    let walk = walkdir::WalkDir::new(&dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+            !hidden && !(e.depth() > 0 && e.file_type().is_dir() && is_bundle(e.path()))
+        });
+    for entry in walk {
+        let entry = entry.map_err(|e| walk_error(site, &e))?;
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file() && !name.ends_with(".md") {
+            let rel = display_rel(&dir, entry.path());
+            out.insert(rel, crate::theme::StaticSource::File(entry.into_path()));
+        }
+    }
+    Ok(out)
 }
 
 /// One line for a folder that cannot be walked, naming the place.
@@ -261,7 +302,12 @@ fn parse_document(
                 .iter()
                 .any(|m| top.as_os_str() == std::ffi::OsStr::new(m))
         });
-    let kind = if in_main_section {
+    let is_index = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("_index."));
+    let kind = if is_index {
+        Kind::Index
+    } else if in_main_section {
         Kind::Post
     } else {
         Kind::Page
@@ -271,6 +317,7 @@ fn parse_document(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let (stem, lang) = split_language(&stem, site);
     let is_bundle = stem == "index";
     let name = if is_bundle {
         path.parent()
@@ -364,7 +411,31 @@ fn parse_document(
         content_hash,
         refs: expansion.refs,
         warnings,
+        lang,
     })
+}
+
+/// `about.ja` → `about` in a Japanese site; `about.en` → `about` and "en" when
+/// English is one of the site's `languages`; otherwise the suffix is part of the
+/// name, as in Hugo (`about.en` stays `about.en` in a site that has no English).
+fn split_language(stem: &str, site: &Site) -> (String, Option<String>) {
+    if let Some((rest, suffix)) = stem.rsplit_once('.')
+        && !rest.is_empty()
+    {
+        let suffix = suffix.to_lowercase();
+        if suffix == site.default_language() {
+            return (rest.to_string(), None);
+        }
+        if site
+            .config
+            .languages
+            .iter()
+            .any(|l| l.to_lowercase() == suffix)
+        {
+            return (rest.to_string(), Some(suffix));
+        }
+    }
+    (stem.to_string(), None)
 }
 
 /// Splits `2024-05-26-hello` into its date and `hello`.

@@ -15,8 +15,8 @@ pub fn page_path(doc: &Document, site: &Site) -> String {
         UrlStyle::Hugo => hugo_page_path(doc, site),
         UrlStyle::Enishi => match doc.kind {
             Kind::Post => expand_enishi(&site.config.permalink, doc, site),
-            Kind::Page if doc.section.is_empty() => format!("/{}/", doc.slug),
-            Kind::Page => format!("/{}/{}/", doc.section, doc.slug),
+            Kind::Page | Kind::Index if doc.section.is_empty() => format!("/{}/", doc.slug),
+            Kind::Page | Kind::Index => format!("/{}/{}/", doc.section, doc.slug),
         },
     }
 }

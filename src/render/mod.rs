@@ -78,11 +78,12 @@ impl<'a> Renderer<'a> {
         enriched: &Enriched,
     ) -> Result<Vec<Job>> {
         let shared = self.shared(model);
-        let mut jobs = self.render_index(&shared);
+        let mut jobs = self.render_index(&shared, enriched);
         jobs.extend(self.render_posts(&shared, related, enriched));
         jobs.extend(self.render_pages(&shared, enriched));
         jobs.extend(self.render_aliases(&shared)?);
         jobs.extend(self.render_taxonomies(&shared));
+        jobs.extend(self.render_sections(&shared, enriched, &jobs)?);
         jobs.push(self.render_archive(&shared));
         jobs.push(self.render_404(&shared));
         jobs.push(self.render_feed(&shared, enriched));

@@ -34,8 +34,14 @@ impl Renderer<'_> {
     }
 
     /// The post index, `paginate` posts a page; one empty page when there are no posts.
-    pub(super) fn render_index(&self, s: &Shared) -> Vec<Job> {
+    pub(super) fn render_index(&self, s: &Shared, enriched: &Enriched) -> Vec<Job> {
         let site_title = &self.site.config.title;
+        // `content/_index.md`'s text, on the first page.
+        let home_intro = s
+            .model
+            .home
+            .as_ref()
+            .map(|e| self.content_html(e, enriched));
         let chunks: Vec<&[PostSummary]> = if s.summaries.is_empty() {
             vec![&[]]
         } else {
@@ -57,6 +63,7 @@ impl Renderer<'_> {
                 ctx: context! {
                     site => &s.site,
                     meta => self.website_meta(title, &path),
+                    home_intro => if n == 1 { home_intro.clone() } else { None },
                     posts => chunk,
                     paginator => Paginator {
                         current: n,
@@ -207,6 +214,70 @@ impl Renderer<'_> {
             }
         }
         jobs
+    }
+
+    /// A list page per section (`/post/`, `/docs/`), titled and introduced by its
+    /// `_index.md`, unless a page already has that path. A theme of its own that
+    /// has no `section.html` gets none (it was written before sections had pages).
+    pub(super) fn render_sections(
+        &self,
+        s: &Shared,
+        enriched: &Enriched,
+        planned: &[Job],
+    ) -> Result<Vec<Job>> {
+        if self.theme.template("section.html")?.is_none() {
+            return Ok(Vec::new());
+        }
+        let taken: std::collections::BTreeSet<&str> =
+            planned.iter().map(|j| j.path.as_str()).collect();
+        let site_title = &self.site.config.title;
+        let mut jobs = Vec::new();
+        for section in &s.model.sections {
+            let path = page_path(&section.path);
+            if taken.contains(path.as_str()) {
+                continue;
+            }
+            let posts: Vec<&PostSummary> = section.posts.iter().map(|&i| &s.summaries[i]).collect();
+            let pages: Vec<_> = section
+                .pages
+                .iter()
+                .map(|&i| {
+                    let e = &s.model.pages[i];
+                    context! { title => e.doc.front.title.clone(), url => self.href(&e.path) }
+                })
+                .collect();
+            let content = section
+                .intro
+                .as_ref()
+                .map(|e| self.content_html(e, enriched));
+            let mut meta =
+                self.website_meta(format!("{} | {site_title}", section.title), &section.path);
+            if let Some(d) = section
+                .intro
+                .as_ref()
+                .and_then(|e| e.doc.front.description.clone())
+            {
+                meta.description = d;
+            }
+            jobs.push(Job {
+                path,
+                template: "section.html",
+                origin: format!("the section {}", section.name),
+                ctx: context! {
+                    site => &s.site,
+                    meta => meta,
+                    section => context! {
+                        name => section.name.clone(),
+                        title => section.title.clone(),
+                        url => self.href(&section.path),
+                        content => content,
+                    },
+                    posts => posts,
+                    pages => pages,
+                },
+            });
+        }
+        Ok(jobs)
     }
 
     /// The yearly archive, newest year first.

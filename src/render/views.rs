@@ -396,6 +396,7 @@ mod tests {
                 slug: "page".into(),
                 name: "page".into(),
                 warnings: Vec::new(),
+                lang: None,
                 section: String::new(),
                 bundle_dir: None,
                 body: Arc::new(render(markdown, 1)),

@@ -178,3 +178,88 @@ fn a_broken_hugo_config_is_one_line_naming_file_and_line() {
     let e = format!("{:#}", site.try_build().unwrap_err());
     assert!(e.starts_with("hugo.toml:2"), "{e}");
 }
+
+#[test]
+fn sections_have_list_pages_introduced_by_their_index() {
+    let site = hugo_site(
+        "hugo.toml",
+        "baseURL = 'https://example.jp/'\ntitle = 'T'\n",
+    );
+    page(&site, "post/a.md", "title: 記事A\ndate: 2020-01-02");
+    page(&site, "post/b.md", "title: 記事B\ndate: 2020-01-03");
+    page(&site, "docs/guide.md", "title: 使い方");
+    site.write(
+        "content/_index.md",
+        "---\ntitle: ホーム\n---\nようこそ、**縁側**へ。\n",
+    );
+    site.write(
+        "content/docs/_index.md",
+        "---\ntitle: ドキュメント\ndescription: 説明書の一覧\n---\n説明書です。\n",
+    );
+    let report = site.build();
+    assert_eq!(report.posts, 2);
+    let docs = site.read("docs/index.html");
+    assert!(
+        docs.contains("ドキュメント") && docs.contains("説明書です。"),
+        "{docs}"
+    );
+    assert!(docs.contains("href=\"/docs/guide/\""), "{docs}");
+    assert_eq!(
+        meta(&site.html("docs/index.html"), "og:description"),
+        "説明書の一覧"
+    );
+    let posts = site.read("post/index.html");
+    assert!(
+        posts.contains("記事A") && posts.contains("記事B"),
+        "{posts}"
+    );
+    let home = site.read("index.html");
+    assert!(home.contains("<strong>縁側</strong>"), "{home}");
+    // The index files are no pages of their own.
+    assert!(!pages(&site).iter().any(|p| p.contains("_index")));
+}
+
+#[test]
+fn translations_and_files_beside_the_posts() {
+    let site = hugo_site(
+        "hugo.toml",
+        "baseURL = 'https://example.jp/'\ntitle = 'T'\nlanguageCode = 'ja'\ndefaultContentLanguage = 'ja'\n",
+    );
+    page(&site, "post/b1/index.ja.md", "title: b\ndate: 2020-01-01");
+    page(&site, "post/c.ja.md", "title: c\ndate: 2020-01-01");
+    page(&site, "about.en.md", "title: a");
+    page(&site, "about.md", "title: a");
+    site.write("content/post/pic.png", "png");
+    site.write("content/post/images/x.png", "x");
+    site.write("content/post/b1/photo.jpg", "jpg");
+    let report = site.build();
+    assert_eq!(report.posts, 2);
+    // As Hugo 0.111 wrote them: `ja` is the site's language, `en` is no language here.
+    let built = pages(&site);
+    for hugo in ["/post/b1/", "/post/c/", "/about/", "/about.en/"] {
+        assert!(built.contains(hugo), "{hugo} missing from {built:?}");
+    }
+    let files = site.snapshot();
+    for hugo in ["post/pic.png", "post/images/x.png", "post/b1/photo.jpg"] {
+        assert!(files.contains_key(hugo), "{hugo}");
+    }
+
+    // With English configured, its translation is recognised and left out, saying so.
+    site.write(
+        "hugo.toml",
+        "baseURL = 'https://example.jp/'\ntitle = 'T'\ndefaultContentLanguage = 'ja'\n[languages.ja]\nweight = 1\n[languages.en]\nweight = 2\n",
+    );
+    let report = site.build();
+    let w = report
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        w.contains("content/about.en.md") && w.contains("other languages"),
+        "{w}"
+    );
+    assert!(!pages(&site).contains("/about.en/"));
+    assert!(pages(&site).contains("/about/"));
+}
