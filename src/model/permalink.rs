@@ -172,8 +172,7 @@ fn sanitize(s: &str, plus_separates: bool) -> String {
         let hex_escape = c == '%'
             && chars.get(i + 1).is_some_and(char::is_ascii_hexdigit)
             && chars.get(i + 2).is_some_and(char::is_ascii_hexdigit);
-        let kept = c.is_alphanumeric()
-            || is_mark(c)
+        let kept = is_letter_mark_or_digit(c)
             || matches!(c, '.' | '/' | '\\' | '_' | '#' | '+' | '~' | '-' | '@')
             || hex_escape;
         if kept {
@@ -189,9 +188,15 @@ fn sanitize(s: &str, plus_separates: bool) -> String {
     out.to_lowercase()
 }
 
-/// Combining marks (dakuten written separately, accents), which Hugo keeps.
-fn is_mark(c: char) -> bool {
-    matches!(c as u32, 0x0300..=0x036F | 0x3099..=0x309A | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+/// Go's `unicode.IsLetter || IsDigit || IsMark`, which Hugo keeps: general
+/// categories L*, M* and Nd. Not `char::is_alphanumeric`, which also keeps `①`
+/// (No) and `Ⅲ` or `〇` (Nl), which Hugo drops.
+fn is_letter_mark_or_digit(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+    matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark
+    ) || c.general_category() == GeneralCategory::DecimalNumber
 }
 
 #[cfg(test)]
@@ -213,6 +218,10 @@ mod tests {
             ("100%", "100"),
             ("a.b", "a.b"),
             ("テンプレート（html5up）", "テンプレートhtml5up"),
+            // Found in the livedoor corpus: Hugo drops ① and Ⅲ.
+            ("振り返り① 本気", "振り返り-本気"),
+            ("ファイナルファンタジーⅢを", "ファイナルファンタジーを"),
+            ("が゙", "が゙"),
         ];
         for (input, hugo) in cases {
             assert_eq!(hugo_sanitize(input), hugo, "{input}");
