@@ -586,7 +586,7 @@ fn output_files(
     let mut files = theme.static_files()?;
     theme::collect_dir(&site.root.join("static"), &mut files)?;
     let mut bundles = bundle_files(model)?;
-    bundles.extend(crate::content::loose_files(&site)?);
+    bundles.extend(crate::content::loose_files(site)?);
     let page_paths: std::collections::BTreeSet<&str> =
         pages.iter().map(|p| p.path.as_str()).collect();
     for rel in files.keys().chain(bundles.keys()) {

@@ -275,7 +275,7 @@ mod tests {
     fn a_hugo_toml_becomes_settings_and_names_what_is_ignored() {
         let dir = site(&[(
             "hugo.toml",
-            "baseURL = 'https://blog.example.jp/'\ntitle = 'ブログ'\nlanguageCode = 'ja-jp'\ntheme = 'PaperMod'\nPaginate = 7\n[permalinks]\npost = '/:year/:month/:slug/'\n[params]\nmainSections = ['post']\ndescription = '説明'\n[params.author]\nname = '山田'\n[taxonomies]\ntag = 'tags'\nseries = 'series'\n[markup.goldmark.renderer]\nunsafe = true\n",
+            "baseURL = 'https://blog.example.jp/'\ntitle = 'ブログ'\nlanguageCode = 'ja-jp'\ntheme = 'PaperMod'\nPaginate = 7\nenableEmoji = true\n[permalinks]\npost = '/:year/:month/:slug/'\n[params]\nmainSections = ['post']\ndescription = '説明'\n[params.author]\nname = '山田'\n[taxonomies]\ntag = 'tags'\nseries = 'series'\n[markup.goldmark.renderer]\nunsafe = true\n",
         )]);
         let hugo = load(dir.path()).unwrap().unwrap();
         let c = &hugo.config;
@@ -290,6 +290,7 @@ mod tests {
             ("説明", "山田")
         );
         assert_eq!(c.urls, UrlStyle::Hugo);
+        assert!(c.enable_emoji);
         let note = hugo.note.unwrap();
         assert!(
             note.contains("theme") && note.contains("markup") && note.contains("series"),

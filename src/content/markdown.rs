@@ -62,6 +62,12 @@ pub fn render(markdown: &str, first_line: usize) -> Rendered {
 /// Renders a body whose shortcodes were expanded: each `{{< >}}` token becomes
 /// its HTML in the segments and its plain text in the text.
 pub fn render_expanded(expanded: &Expanded, first_line: usize) -> Rendered {
+    render_with(expanded, first_line, false)
+}
+
+/// [`render_expanded`], with `:emoji:` codes outside code turned into emoji when
+/// `emoji` is set (Hugo's `enableEmoji`).
+pub fn render_with(expanded: &Expanded, first_line: usize, emoji: bool) -> Rendered {
     let markdown = expanded.markdown.as_str();
     let mut out = Rendered::default();
     let (before_more, has_more) = match find_more_marker(markdown) {
@@ -74,6 +80,7 @@ pub fn render_expanded(expanded: &Expanded, first_line: usize) -> Rendered {
     let source = Source {
         expanded,
         first_line,
+        emoji,
     };
     let events = transform(markdown, &source, &mut out, &mut ids, &mut text);
     out.text = text;
@@ -100,6 +107,7 @@ pub fn render_expanded(expanded: &Expanded, first_line: usize) -> Rendered {
 struct Source<'e> {
     expanded: &'e Expanded,
     first_line: usize,
+    emoji: bool,
 }
 
 impl Source<'_> {
@@ -111,6 +119,36 @@ impl Source<'_> {
     fn line(&self, offset: usize) -> usize {
         self.first_line + self.expanded.map.line_at(offset) - 1
     }
+}
+
+/// Replaces GitHub-style `:shortcode:`s (`:smile:`, `:+1:`) by their emoji; an
+/// unknown one stays as written.
+fn emojify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(':') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let name_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-'))
+            .count();
+        let emoji = (name_len > 0 && after[name_len..].starts_with(':'))
+            .then(|| emojis::get_by_shortcode(&after[..name_len]))
+            .flatten();
+        match emoji {
+            Some(e) => {
+                out.push_str(e.as_str());
+                rest = &after[name_len + 1..];
+            }
+            None => {
+                out.push(':');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `<!--more-->` on a line of its own, outside code.
@@ -150,7 +188,22 @@ fn transform<'a>(
     text: &mut String,
 ) -> Vec<Piece<'a>> {
     let mut pieces: Vec<Piece<'a>> = Vec::new();
-    let mut iter = Parser::new_ext(markdown, options()).into_offset_iter();
+    let mut in_code_block = false;
+    let emoji = source.emoji;
+    let mut iter =
+        Parser::new_ext(markdown, options())
+            .into_offset_iter()
+            .map(move |(event, range)| {
+                match &event {
+                    Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+                    Event::End(TagEnd::CodeBlock) => in_code_block = false,
+                    Event::Text(t) if emoji && !in_code_block && t.contains(':') => {
+                        return (Event::Text(emojify(t).into()), range);
+                    }
+                    _ => {}
+                }
+                (event, range)
+            });
     // Depth of open block containers (lists, quotes, footnotes, tables): a URL-only
     // paragraph inside one stays an ordinary link.
     let mut container_depth = 0usize;
@@ -440,6 +493,32 @@ pub fn summarize(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn emoji_codes_become_emoji_outside_code_when_asked() {
+        let md = "いいね :+1: と :smile: と :nope: と 10:30:00\n\n`:smile:`\n\n```\n:smile:\n```\n";
+        let on = render_with(&Expanded::verbatim(md), 1, true);
+        let html: String = on
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Html(h) => h.clone(),
+                Segment::Card { url, .. } => url.clone(),
+            })
+            .collect();
+        assert!(
+            html.contains("いいね 👍 と 😄 と :nope: と 10:30:00"),
+            "{html}"
+        );
+        assert!(html.contains("<code>:smile:</code>"), "{html}");
+        assert!(
+            html.contains(":smile:\n</code>") || html.matches(":smile:").count() == 2,
+            "{html}"
+        );
+        assert!(on.text.contains("👍"));
+        let off = render(md, 1);
+        assert!(!off.text.contains("👍"));
+    }
+
     use super::*;
 
     fn html(r: &Rendered) -> String {

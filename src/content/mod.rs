@@ -137,7 +137,8 @@ pub fn loose_files(
         .into_iter()
         .filter_entry(|e| {
             let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-            !hidden && !(e.depth() > 0 && e.file_type().is_dir() && is_bundle(e.path()))
+            let bundle = e.depth() > 0 && e.file_type().is_dir() && is_bundle(e.path());
+            !hidden && !bundle
         });
     for entry in walk {
         let entry = entry.map_err(|e| walk_error(site, &e))?;
@@ -389,7 +390,11 @@ fn parse_document(
         date,
     };
     let expansion = shortcodes::expand(split.body, text, &page, library)?;
-    let body = markdown::render_expanded(&expansion.expanded, split.body_line);
+    let body = markdown::render_with(
+        &expansion.expanded,
+        split.body_line,
+        site.config.enable_emoji,
+    );
     warnings.extend(expansion.warnings);
     let content_hash = if expansion.called {
         with_shortcodes(&content_hash, library)
