@@ -51,6 +51,20 @@ pub struct Entry {
     pub refs: Vec<String>,
 }
 
+impl Entry {
+    /// A published document at `path`, before terms and refs are known.
+    pub fn new(path: String, doc: Document) -> Entry {
+        Entry {
+            date: doc.date,
+            path,
+            tags: Vec::new(),
+            categories: Vec::new(),
+            refs: Vec::new(),
+            doc,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Term {
     /// Display name (the first spelling met in post order).
@@ -108,15 +122,7 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
             indexes.push(doc);
             continue;
         }
-        let path = permalink::page_path(&doc, site);
-        let entry = Entry {
-            date: doc.date,
-            path,
-            tags: Vec::new(),
-            categories: Vec::new(),
-            refs: Vec::new(),
-            doc,
-        };
+        let entry = Entry::new(permalink::page_path(&doc, site), doc);
         match entry.doc.kind {
             Kind::Post => posts.push(entry),
             _ => pages.push(entry),

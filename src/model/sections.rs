@@ -59,7 +59,7 @@ pub fn collect(
     for doc in indexes {
         let name = top(&doc);
         if name.is_empty() {
-            home = Some(entry("/".into(), doc));
+            home = Some(Entry::new("/".into(), doc));
             continue;
         }
         // A nested `_index.md` (a sub-section) has no list page of its own here.
@@ -70,22 +70,11 @@ pub fn collect(
             if !doc.front.title.is_empty() {
                 s.title = doc.front.title.clone();
             }
-            s.intro = Some(entry(s.path.clone(), doc));
+            s.intro = Some(Entry::new(s.path.clone(), doc));
         }
     }
     by_name.remove("");
     (by_name.into_values().collect(), home)
-}
-
-fn entry(path: String, doc: Document) -> Entry {
-    Entry {
-        date: doc.date,
-        path,
-        tags: Vec::new(),
-        categories: Vec::new(),
-        refs: Vec::new(),
-        doc,
-    }
 }
 
 fn folder_part(name: &str, site: &Site) -> String {

@@ -105,6 +105,12 @@ impl TestSite {
     }
 }
 
+/// Every warning of a build, one a line, as the command line prints them.
+pub fn warnings_text(report: &BuildReport) -> String {
+    let lines: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    lines.join("\n")
+}
+
 /// A fixed "now" so future-dated tests do not depend on the clock.
 pub fn fixed_now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2025-06-01T12:00:00+09:00").unwrap()

@@ -324,6 +324,30 @@ fn target() -> String {
     format!("target = \"s3://{BUCKET}\"")
 }
 
+/// The blog built and deployed once to a fresh bucket behind a distribution.
+fn deployed_behind_cloudfront(moto: &Moto) -> (TestSite, String) {
+    moto.create_bucket(BUCKET);
+    let dist = moto.create_distribution();
+    let site = blog(&format!(
+        "{}\ncloudfront_distribution_id = \"{dist}\"",
+        target()
+    ));
+    site.build();
+    deploy_json(&site, moto, &[]);
+    (site, dist)
+}
+
+/// A deploy stopped by the test hook right after its first upload.
+fn deploy_killed_after_one_upload(site: &TestSite, moto: &Moto) {
+    let out = deploy_with(site, moto, &[], &[("ENISHI_TEST_STOP_AFTER_UPLOADS", "1")]);
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn one_line_error(out: &Output) -> String {
     assert!(!out.status.success(), "deploy should have failed");
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
@@ -387,14 +411,7 @@ fn first_deploy_uploads_every_file_with_its_headers_and_the_next_uploads_nothing
 #[test]
 fn an_edited_post_uploads_only_its_changed_files_and_invalidates_exactly_their_paths() {
     let Some(moto) = Moto::start() else { return };
-    moto.create_bucket(BUCKET);
-    let dist = moto.create_distribution();
-    let site = blog(&format!(
-        "{}\ncloudfront_distribution_id = \"{dist}\"",
-        target()
-    ));
-    site.build();
-    deploy_json(&site, &moto, &[]);
+    let (site, dist) = deployed_behind_cloudfront(&moto);
     let before = site.snapshot();
 
     site.post(
@@ -448,14 +465,7 @@ fn an_edited_post_uploads_only_its_changed_files_and_invalidates_exactly_their_p
 #[test]
 fn a_removed_post_is_deleted_and_invalidated() {
     let Some(moto) = Moto::start() else { return };
-    moto.create_bucket(BUCKET);
-    let dist = moto.create_distribution();
-    let site = blog(&format!(
-        "{}\ncloudfront_distribution_id = \"{dist}\"",
-        target()
-    ));
-    site.build();
-    deploy_json(&site, &moto, &[]);
+    let (site, dist) = deployed_behind_cloudfront(&moto);
 
     std::fs::remove_file(site.root().join("content/posts/p2.md")).unwrap();
     site.build();
@@ -489,14 +499,7 @@ fn a_removed_post_is_deleted_and_invalidated() {
 #[test]
 fn dry_run_and_a_refused_max_deletes_change_nothing() {
     let Some(moto) = Moto::start() else { return };
-    moto.create_bucket(BUCKET);
-    let dist = moto.create_distribution();
-    let site = blog(&format!(
-        "{}\ncloudfront_distribution_id = \"{dist}\"",
-        target()
-    ));
-    site.build();
-    deploy_json(&site, &moto, &[]);
+    let (site, dist) = deployed_behind_cloudfront(&moto);
     let deployed = moto.objects();
 
     std::fs::remove_file(site.root().join("content/posts/p0.md")).unwrap();
@@ -648,18 +651,7 @@ fn a_deploy_killed_halfway_deleted_nothing_and_the_next_one_converges() {
     );
     site.build();
 
-    let out = deploy_with(
-        &site,
-        &moto,
-        &[],
-        &[("ENISHI_TEST_STOP_AFTER_UPLOADS", "1")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(86),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    deploy_killed_after_one_upload(&site, &moto);
     assert!(
         moto.objects().contains_key("2024/01/01/p0/index.html"),
         "nothing deleted yet"
@@ -675,14 +667,7 @@ fn a_deploy_killed_halfway_deleted_nothing_and_the_next_one_converges() {
 #[test]
 fn paths_a_killed_deploy_owed_the_cdn_are_invalidated_by_the_next() {
     let Some(moto) = Moto::start() else { return };
-    moto.create_bucket(BUCKET);
-    let dist = moto.create_distribution();
-    let site = blog(&format!(
-        "{}\ncloudfront_distribution_id = \"{dist}\"",
-        target()
-    ));
-    site.build();
-    deploy_json(&site, &moto, &[]);
+    let (site, dist) = deployed_behind_cloudfront(&moto);
     site.write("static/css/app.3f9a0c1b.css", "p { color: navy; }\n");
     site.post(
         "p1",
@@ -692,18 +677,7 @@ fn paths_a_killed_deploy_owed_the_cdn_are_invalidated_by_the_next() {
     site.build();
 
     // Dies after the first upload (the stylesheet): replaced, never invalidated.
-    let out = deploy_with(
-        &site,
-        &moto,
-        &[],
-        &[("ENISHI_TEST_STOP_AFTER_UPLOADS", "1")],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(86),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    deploy_killed_after_one_upload(&site, &moto);
     assert!(moto.invalidations(&dist).is_empty());
 
     let report = deploy_json(&site, &moto, &[]);

@@ -81,12 +81,7 @@ fn missing_title_is_a_warning_as_in_hugo_and_strict_fails() {
         "---\ndate: 2024-01-01\n---\n本文\n",
     );
     let report = site.build();
-    let w = report
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let w = warnings_text(&report);
     assert!(w.contains("content/posts/untitled.md:1: no title"), "{w}");
     assert!(
         site.public()
@@ -151,12 +146,7 @@ fn two_sources_with_one_url_warn_naming_both_and_the_first_wins() {
     site.post("a", "title: A\ndate: 2024-01-01\nslug: same", "本文");
     site.post("b", "title: B\ndate: 2024-01-01\nslug: same", "本文");
     let report = site.build();
-    let w = report
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let w = warnings_text(&report);
     assert!(
         w.contains("content/posts/a.md") && w.contains("content/posts/b.md"),
         "{w}"
@@ -181,12 +171,7 @@ fn a_draft_is_skipped_before_it_is_validated_and_a_misspelt_draft_is_published()
         "本文",
     );
     let report = site.build();
-    let w = report
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let w = warnings_text(&report);
     assert!(
         w.contains("content/posts/fales.md:4: draft must be true or false"),
         "{w}"

@@ -250,12 +250,7 @@ fn translations_and_files_beside_the_posts() {
         "baseURL = 'https://example.jp/'\ntitle = 'T'\ndefaultContentLanguage = 'ja'\n[languages.ja]\nweight = 1\n[languages.en]\nweight = 2\n",
     );
     let report = site.build();
-    let w = report
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let w = warnings_text(&report);
     assert!(
         w.contains("content/about.en.md") && w.contains("other languages"),
         "{w}"

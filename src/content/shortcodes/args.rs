@@ -127,3 +127,22 @@ mod tests {
         }
     }
 }
+
+/// Arguments as tests write them.
+#[cfg(test)]
+pub mod build {
+    use super::{Arg, Args};
+
+    pub fn pos(values: &[&str]) -> Args {
+        Args::Positional(values.iter().map(|v| Arg::Str(v.to_string())).collect())
+    }
+
+    pub fn named(pairs: &[(&str, &str)]) -> Args {
+        Args::Named(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Arg::Str(v.to_string())))
+                .collect(),
+        )
+    }
+}

@@ -245,21 +245,8 @@ fn value_text(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::args::Arg;
+    use super::super::args::build::{named, pos};
     use super::*;
-
-    fn pos(values: &[&str]) -> Args {
-        Args::Positional(values.iter().map(|v| Arg::Str(v.to_string())).collect())
-    }
-
-    fn named(pairs: &[(&str, &str)]) -> Args {
-        Args::Named(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Arg::Str(v.to_string())))
-                .collect(),
-        )
-    }
 
     fn html(name: &str, args: &Args) -> String {
         html_with(name, args, None)

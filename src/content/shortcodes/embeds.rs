@@ -175,21 +175,8 @@ pub fn instagram(args: &Args) -> Result<Output, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::args::Arg;
+    use super::super::args::build::{named, pos};
     use super::*;
-
-    fn pos(values: &[&str]) -> Args {
-        Args::Positional(values.iter().map(|v| Arg::Str(v.to_string())).collect())
-    }
-
-    fn named(pairs: &[(&str, &str)]) -> Args {
-        Args::Named(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Arg::Str(v.to_string())))
-                .collect(),
-        )
-    }
 
     fn html(name: &str, args: &Args) -> String {
         run(name, args).unwrap().html
