@@ -64,6 +64,11 @@ pub struct SiteConfig {
     /// `index.en.md`) are recognised and, for now, left out with one warning.
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Taxonomies besides tags and categories, singular → plural as Hugo's
+    /// `[taxonomies]` (`series = "series"`): a post's front matter key of the
+    /// plural name lists its terms, each with a page at `/<plural>/<term>/`.
+    #[serde(default)]
+    pub taxonomies: std::collections::BTreeMap<String, String>,
     /// Turn `:emoji:` codes into emoji, as Hugo's `enableEmoji`.
     #[serde(default)]
     pub enable_emoji: bool,
@@ -459,6 +464,22 @@ impl Site {
             .next()
             .unwrap_or("")
             .to_lowercase()
+    }
+
+    /// The plural names of the taxonomies other than tags and categories, sorted.
+    pub fn custom_taxonomies(&self) -> Vec<String> {
+        let mut plurals: Vec<String> = self
+            .config
+            .taxonomies
+            .values()
+            .map(|p| p.to_lowercase())
+            .filter(|p| {
+                p != "tags" && p != "categories" && !p.is_empty() && !p.contains(['/', '.'])
+            })
+            .collect();
+        plurals.sort();
+        plurals.dedup();
+        plurals
     }
 
     pub fn cache_path(&self) -> PathBuf {

@@ -24,6 +24,8 @@ pub struct SiteModel {
     pub pages: Vec<Entry>,
     pub tags: Vec<Term>,
     pub categories: Vec<Term>,
+    /// Custom taxonomies, in `Site::custom_taxonomies` order.
+    pub taxonomies: Vec<Taxonomy>,
     /// The top folders under content/ with their list pages, by name.
     pub sections: Vec<Section>,
     /// The home page's introduction (`content/_index.md`).
@@ -49,6 +51,17 @@ pub struct Entry {
     pub categories: Vec<usize>,
     /// The site path (and `#anchor`) each of `doc.refs` names.
     pub refs: Vec<String>,
+    /// For each of the site's custom taxonomies (`Site::custom_taxonomies`, in
+    /// order): the post's term names, and their indexes into that taxonomy's terms.
+    pub custom_terms: Vec<(Vec<String>, Vec<usize>)>,
+}
+
+/// A taxonomy besides tags and categories (Hugo's `[taxonomies]`).
+#[derive(Debug)]
+pub struct Taxonomy {
+    /// Its plural name, which is also its folder: `series`.
+    pub name: String,
+    pub terms: Vec<Term>,
 }
 
 impl Entry {
@@ -60,6 +73,7 @@ impl Entry {
             tags: Vec::new(),
             categories: Vec::new(),
             refs: Vec::new(),
+            custom_terms: Vec::new(),
             doc,
         }
     }
@@ -164,12 +178,40 @@ pub fn build(site: &Site, docs: Vec<Document>, opts: &ModelOptions) -> Result<Si
         |e| &e.doc.front.categories,
         |e| &mut e.categories,
     );
+    let mut taxonomies = Vec::new();
+    for (k, name) in site.custom_taxonomies().into_iter().enumerate() {
+        for post in posts.iter_mut() {
+            let mut names = crate::content::frontmatter::string_list(
+                &param_ci(&post.doc.front.params, &name).unwrap_or_default(),
+            );
+            let max = site.config.max_terms_per_post;
+            if names.len() > max {
+                warnings.push(Warning::new(
+                    WarningKind::Content,
+                    &post.doc.source,
+                    None,
+                    format!("{} {name}; only the first {max} are used (raise max_terms_per_post in site.toml to keep more)", names.len()),
+                ));
+                names.truncate(max);
+            }
+            post.custom_terms.push((names, Vec::new()));
+        }
+        let terms = collect_terms(
+            &mut posts,
+            &name,
+            style,
+            |e| &e.custom_terms[k].0,
+            |e| &mut e.custom_terms[k].1,
+        );
+        taxonomies.push(Taxonomy { name, terms });
+    }
     let (sections, home) = sections::collect(site, indexes, &posts, &pages);
     Ok(SiteModel {
         posts,
         pages,
         tags,
         categories,
+        taxonomies,
         sections,
         home,
         skipped,
@@ -221,6 +263,14 @@ fn resolve_refs(mut model: SiteModel) -> Result<SiteModel> {
         entry.refs = urls;
     }
     Ok(model)
+}
+
+/// A front matter value by key, whatever its case (Hugo's keys are).
+fn param_ci(params: &BTreeMap<String, serde_json::Value>, key: &str) -> Option<serde_json::Value> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.clone())
 }
 
 /// Cuts a post's tags and categories to `max` each: every term is a page that lists

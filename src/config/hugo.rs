@@ -241,7 +241,7 @@ fn to_site_config(hugo: &Map<String, Value>) -> Result<(SiteConfig, Vec<String>)
     if let Some(Value::Object(params)) = hugo.get("params") {
         config.params = params.clone().into_iter().collect::<BTreeMap<_, _>>();
     }
-    let mut ignored: Vec<String> = hugo
+    let ignored: Vec<String> = hugo
         .keys()
         .filter(|k| !KNOWN.contains(&k.as_str()))
         .cloned()
@@ -249,9 +249,9 @@ fn to_site_config(hugo: &Map<String, Value>) -> Result<(SiteConfig, Vec<String>)
     if let Some(Value::Object(tax)) = hugo.get("taxonomies") {
         for (singular, plural) in tax {
             let plural = plural.as_str().unwrap_or(singular);
-            if plural != "tags" && plural != "categories" {
-                ignored.push(format!("taxonomies.{singular} ({plural})"));
-            }
+            config
+                .taxonomies
+                .insert(singular.clone(), plural.to_string());
         }
     }
     Ok((config, ignored))
@@ -292,10 +292,9 @@ mod tests {
         assert_eq!(c.urls, UrlStyle::Hugo);
         assert!(c.enable_emoji);
         let note = hugo.note.unwrap();
-        assert!(
-            note.contains("theme") && note.contains("markup") && note.contains("series"),
-            "{note}"
-        );
+        assert!(note.contains("theme") && note.contains("markup"), "{note}");
+        assert!(!note.contains("taxonomies"), "{note}");
+        assert_eq!(c.taxonomies["series"], "series");
     }
 
     #[test]

@@ -290,7 +290,7 @@ fn scalar_string(v: &Value) -> Option<String> {
 }
 
 /// Hugo accepts both `tags: [a, b]` and `tags: a`.
-fn string_list(v: &Value) -> Vec<String> {
+pub fn string_list(v: &Value) -> Vec<String> {
     let items: Vec<String> = match v {
         Value::Array(a) => a.iter().filter_map(scalar_string).collect(),
         other => scalar_string(other).into_iter().collect(),

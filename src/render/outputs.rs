@@ -174,10 +174,16 @@ impl Renderer<'_> {
     pub(super) fn render_taxonomies(&self, s: &Shared) -> Vec<Job> {
         let site_title = &self.site.config.title;
         let mut jobs = Vec::new();
-        for (kind, label, terms) in [
+        let builtin = [
             ("tags", "タグ", &s.model.tags),
             ("categories", "カテゴリー", &s.model.categories),
-        ] {
+        ];
+        let custom = s
+            .model
+            .taxonomies
+            .iter()
+            .map(|t| (t.name.as_str(), t.name.as_str(), &t.terms));
+        for (kind, label, terms) in builtin.into_iter().chain(custom) {
             let list_path = format!("/{kind}/");
             let views: Vec<TermView> = terms.iter().map(|t| self.term_view(t)).collect();
             jobs.push(Job {
@@ -372,11 +378,13 @@ impl Renderer<'_> {
         }
         urls.extend(s.model.pages.iter().map(|e| page(&e.path)));
         urls.extend(["/tags/", "/categories/", "/archive/"].map(page));
+        let custom = s.model.taxonomies.iter().flat_map(|t| &t.terms);
         urls.extend(
             s.model
                 .tags
                 .iter()
                 .chain(&s.model.categories)
+                .chain(custom)
                 .map(|t| page(&t.path)),
         );
         Job {

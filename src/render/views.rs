@@ -410,6 +410,7 @@ mod tests {
             tags: Vec::new(),
             categories: Vec::new(),
             refs: Vec::new(),
+            custom_terms: Vec::new(),
         }
     }
 

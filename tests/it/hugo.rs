@@ -258,3 +258,48 @@ fn translations_and_files_beside_the_posts() {
     assert!(!pages(&site).contains("/about.en/"));
     assert!(pages(&site).contains("/about/"));
 }
+
+#[test]
+fn custom_taxonomies_get_their_pages_as_in_hugo() {
+    let site = hugo_site(
+        "hugo.toml",
+        "baseURL = 'https://example.jp/'\ntitle = 'T'\n[taxonomies]\ntag = 'tags'\ncategory = 'categories'\nseries = 'series'\n",
+    );
+    page(
+        &site,
+        "post/a.md",
+        "title: 第1回\ndate: 2020-01-02\nSeries: [\"Rust入門\"]",
+    );
+    page(
+        &site,
+        "post/b.md",
+        "title: 第2回\ndate: 2020-01-03\nseries: Rust入門",
+    );
+    page(
+        &site,
+        "post/c.md",
+        "title: 別の話\ndate: 2020-01-04\ntags: [\"C++\"]",
+    );
+    let report = site.build();
+    assert!(
+        report.notes.iter().all(|n| !n.contains("series")),
+        "{:?}",
+        report.notes
+    );
+    let built = pages(&site);
+    assert!(built.contains("/series/rust入門/"), "{built:?}");
+    assert!(
+        built.contains("/series/") && built.contains("/tags/c++/"),
+        "{built:?}"
+    );
+    let list = site.read("series/rust入門/index.html");
+    assert!(
+        list.contains("第1回") && list.contains("第2回") && !list.contains("別の話"),
+        "{list}"
+    );
+    assert!(
+        site.read("sitemap.xml")
+            .contains("/series/rust%E5%85%A5%E9%96%80/")
+            || site.read("sitemap.xml").contains("/series/rust入門/")
+    );
+}
