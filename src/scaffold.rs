@@ -109,8 +109,13 @@ pub fn new_post(
         }
     };
     let local = now.with_timezone(&site.tz);
-    let name = format!("{}-{slug}.md", local.format("%Y-%m-%d"));
-    let path = site.root.join(CONTENT_DIR).join(POSTS_DIR).join(&name);
+    // A Hugo site keeps a date prefix in the URL, so its posts are named by slug.
+    let name = match site.config.urls {
+        crate::config::UrlStyle::Hugo => format!("{slug}.md"),
+        crate::config::UrlStyle::Enishi => format!("{}-{slug}.md", local.format("%Y-%m-%d")),
+    };
+    let section = site.main_sections.first().map_or(POSTS_DIR, String::as_str);
+    let path = site.root.join(CONTENT_DIR).join(section).join(&name);
     if path.exists() {
         return Err(anyhow!(
             "{}: already exists (pass a different --slug)",

@@ -96,6 +96,11 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         events,
     });
     let mut warm = Warm::default();
+    let config_names: Vec<std::ffi::OsString> = site
+        .config_files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_os_string()))
+        .collect();
     let (tx, rx) = mpsc::channel::<Message>();
     let fetching = Arc::new(AtomicBool::new(false));
     // Watching starts before the first build, so no save is missed in between.
@@ -150,10 +155,7 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         if shutdown {
             break;
         }
-        if changed
-            .iter()
-            .any(|p| p.file_name().is_some_and(|n| n == CONFIG_FILE))
-        {
+        if changed.iter().any(|p| is_config(p, &config_names)) {
             // Settings change how every file is parsed: start cold.
             warm = Warm::default();
         }
@@ -343,7 +345,10 @@ fn watch(site: &Site, tx: mpsc::Sender<Message>) -> Result<notify::RecommendedWa
         (site.root.join("static"), true),
         (site.root.join("dictionaries"), true),
         (site.root.join(CONFIG_FILE), false),
+        // A Hugo site's settings: hugo.toml and the like, and config/_default/.
+        (site.root.join("config"), true),
     ];
+    watched.extend(site.config_files.iter().map(|f| (f.clone(), false)));
     if let Some(dict) = &site.config.related.user_dictionary {
         watched.push((site.root.join(dict), false));
     }
@@ -360,6 +365,20 @@ fn watch(site: &Site, tx: mpsc::Sender<Message>) -> Result<notify::RecommendedWa
         }
     }
     Ok(watcher)
+}
+
+/// Whether a changed path is one of the site's settings files (`config_names`: the
+/// file names the settings were read from), or under a Hugo site's `config/`.
+fn is_config(path: &std::path::Path, config_names: &[std::ffi::OsString]) -> bool {
+    let named = path
+        .file_name()
+        .is_some_and(|n| n == CONFIG_FILE || config_names.iter().any(|c| c == n));
+    let in_config_dir = path
+        .components()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0].as_os_str() == "config" && w[1].as_os_str() == "_default");
+    named || in_config_dir
 }
 
 /// Swap files, backups and lock files that editors write beside the real one.
@@ -384,5 +403,22 @@ fn open_browser(url: &str) {
     };
     if std::process::Command::new(opener).arg(url).spawn().is_err() {
         eprintln!("note: could not start {opener}; open {url} yourself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_files_are_recognised_whatever_their_format() {
+        let names = vec![std::ffi::OsString::from("hugo.yaml")];
+        assert!(is_config(std::path::Path::new("/s/hugo.yaml"), &names));
+        assert!(is_config(std::path::Path::new("/s/site.toml"), &names));
+        assert!(is_config(
+            std::path::Path::new("/s/config/_default/params.toml"),
+            &names
+        ));
+        assert!(!is_config(std::path::Path::new("/s/content/hugo.md"), &names));
     }
 }

@@ -303,3 +303,19 @@ fn custom_taxonomies_get_their_pages_as_in_hugo() {
             || site.read("sitemap.xml").contains("/series/rust入門/")
     );
 }
+
+#[test]
+fn a_new_post_goes_into_the_main_section_named_by_its_slug() {
+    let site = hugo_site(
+        "hugo.toml",
+        "baseURL = 'https://example.jp/'\ntitle = 'T'\n",
+    );
+    page(&site, "blog/old.md", "title: 古い記事\ndate: 2020-01-02");
+    let out = site.run(&["new", "post", "Hello", "--slug", "hello"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(site.root().join("content/blog/hello.md").is_file());
+}
