@@ -419,6 +419,9 @@ mod tests {
             std::path::Path::new("/s/config/_default/params.toml"),
             &names
         ));
-        assert!(!is_config(std::path::Path::new("/s/content/hugo.md"), &names));
+        assert!(!is_config(
+            std::path::Path::new("/s/content/hugo.md"),
+            &names
+        ));
     }
 }
