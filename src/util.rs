@@ -125,6 +125,23 @@ pub fn one_line(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+/// Writes a template value's `text` as both template environments do: escaped as
+/// HTML needs and no more (minijinja's own escaper also turns `/` into `&#x2f;`,
+/// which makes every URL unreadable), unless escaping is off or the value is safe.
+pub fn write_template_text(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+    text: &str,
+) -> Result<(), minijinja::Error> {
+    if state.auto_escape() == minijinja::AutoEscape::None || value.is_safe() {
+        out.write_str(text)
+    } else {
+        out.write_str(&escape_html(text))
+    }
+    .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

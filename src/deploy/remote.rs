@@ -176,10 +176,8 @@ impl Remote {
             .send();
         let mut objects = BTreeMap::new();
         let mut pending = false;
-        while let Some(page) = {
+        while let Some(page) = pages.next().await {
             self.count();
-            pages.next().await
-        } {
             let page = page.map_err(|e| self.explain(e, "list the bucket"))?;
             for object in page.contents() {
                 let Some(rel) = object
@@ -203,8 +201,6 @@ impl Remote {
                 );
             }
         }
-        // The paginator's last call ends the stream without a request.
-        self.requests.fetch_sub(1, Ordering::Relaxed);
         Ok(Listing { objects, pending })
     }
 

@@ -5,7 +5,7 @@ use anyhow::{Result, anyhow};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
 use crate::theme::Theme;
-use crate::util::{encode_path, escape_html};
+use crate::util::{encode_path, write_template_text};
 
 use super::renderer::{Origins, Renderer};
 
@@ -31,19 +31,11 @@ pub(super) fn environment(theme: &Theme, origins: &Origins) -> Environment<'stat
         )),
     });
     env.add_filter("urlencode_path", |s: String| encode_path(&s));
-    // Escape as HTML needs and no more: the built-in escaper also turns `/` into
-    // `&#x2f;`, which is valid but makes every URL in the output unreadable.
     env.set_formatter(|out, state, value| {
         if value.is_none() || value.is_undefined() {
             return Ok(());
         }
-        let text = value.to_string();
-        if state.auto_escape() == minijinja::AutoEscape::None || value.is_safe() {
-            out.write_str(&text)
-        } else {
-            out.write_str(&escape_html(&text))
-        }
-        .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string()))
+        write_template_text(out, state, value, &value.to_string())
     });
     env
 }

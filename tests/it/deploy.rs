@@ -324,8 +324,8 @@ fn target() -> String {
     format!("target = \"s3://{BUCKET}\"")
 }
 
-/// The blog built and deployed once to a fresh bucket behind a distribution.
-fn deployed_behind_cloudfront(moto: &Moto) -> (TestSite, String) {
+/// The blog built, with a fresh bucket and a distribution to deploy to.
+fn built_behind_cloudfront(moto: &Moto) -> (TestSite, String) {
     moto.create_bucket(BUCKET);
     let dist = moto.create_distribution();
     let site = blog(&format!(
@@ -333,6 +333,12 @@ fn deployed_behind_cloudfront(moto: &Moto) -> (TestSite, String) {
         target()
     ));
     site.build();
+    (site, dist)
+}
+
+/// The blog built and deployed once to a fresh bucket behind a distribution.
+fn deployed_behind_cloudfront(moto: &Moto) -> (TestSite, String) {
+    let (site, dist) = built_behind_cloudfront(moto);
     deploy_json(&site, moto, &[]);
     (site, dist)
 }
@@ -359,13 +365,7 @@ fn one_line_error(out: &Output) -> String {
 #[test]
 fn first_deploy_uploads_every_file_with_its_headers_and_the_next_uploads_nothing() {
     let Some(moto) = Moto::start() else { return };
-    moto.create_bucket(BUCKET);
-    let dist = moto.create_distribution();
-    let site = blog(&format!(
-        "{}\ncloudfront_distribution_id = \"{dist}\"",
-        target()
-    ));
-    site.build();
+    let (site, dist) = built_behind_cloudfront(&moto);
     let files: BTreeSet<String> = site.snapshot().into_keys().collect();
 
     let first = deploy_json(&site, &moto, &[]);

@@ -12,12 +12,12 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow};
-use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value, context};
+use minijinja::{Environment, UndefinedBehavior, Value, context};
 
 use super::args::{Arg, Args};
 use crate::config::Site;
 use crate::theme::{SHORTCODES_DIR, Theme};
-use crate::util::escape_html;
+use crate::util::write_template_text;
 
 /// The shortcode templates of a site, compiled once per load.
 pub struct Library {
@@ -174,12 +174,7 @@ fn environment() -> Environment<'static> {
         } else {
             value.to_string()
         };
-        if state.auto_escape() == minijinja::AutoEscape::None || value.is_safe() {
-            out.write_str(&text)
-        } else {
-            out.write_str(&escape_html(&text))
-        }
-        .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string()))
+        write_template_text(out, state, value, &text)
     });
     env
 }
