@@ -75,6 +75,11 @@ pub struct SiteConfig {
     /// Free values for templates (`site.params.x`), as Hugo's `[params]`.
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Old addresses that answer with a redirect page, to a site path or an
+    /// http(s) URL: `"/archive/category/日記" = "/tags/日記/"`. `enishi import`
+    /// writes a Hatena blog's category archives here.
+    #[serde(default)]
+    pub redirects: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

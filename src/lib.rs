@@ -11,6 +11,7 @@ pub mod config;
 pub mod content;
 pub mod deploy;
 pub mod enrich;
+pub mod import;
 pub mod inputs;
 pub mod model;
 pub mod output;

@@ -49,6 +49,34 @@ enum Command {
         #[arg(long)]
         clean: bool,
     },
+    /// Move a blog in: a Hatena Blog / Movable Type export (.txt) or a WordPress
+    /// export (.xml) becomes Markdown posts, its old URLs kept as redirects.
+    Import {
+        /// The export file.
+        file: PathBuf,
+        /// The site folder to import into.
+        #[arg(long, short, default_value = ".")]
+        source: PathBuf,
+        /// The old blog's address (e.g. https://example.hatenablog.com), for links
+        /// between its entries; read from the export when it says it.
+        #[arg(long, value_name = "URL")]
+        old_base_url: Option<String>,
+        /// Download the posts' images into their folders instead of keeping them remote.
+        #[arg(long)]
+        download_images: bool,
+        /// Show what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace posts edited since an earlier import of the same export.
+        #[arg(long)]
+        overwrite: bool,
+        /// What the blog's categories become: tags (default) or categories.
+        #[arg(long, value_name = "tags|categories", default_value = "tags")]
+        categories_as: String,
+        /// The time zone the export's dates are in (default: the site's timezone).
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+    },
     /// Upload the built site to S3 (only what changed) and invalidate CloudFront.
     Deploy {
         /// The site folder, holding site.toml with a [deploy] section.
@@ -221,6 +249,25 @@ fn main() -> ExitCode {
             },
             json,
         ),
+        Command::Import {
+            file,
+            source,
+            old_base_url,
+            download_images,
+            dry_run,
+            overwrite,
+            categories_as,
+            timezone,
+        } => import(
+            source,
+            file,
+            old_base_url,
+            download_images,
+            dry_run,
+            overwrite,
+            &categories_as,
+            timezone.as_deref(),
+        ),
         Command::Card {
             url,
             source,
@@ -267,6 +314,51 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import(
+    source: PathBuf,
+    file: PathBuf,
+    old_base_url: Option<String>,
+    download_images: bool,
+    dry_run: bool,
+    overwrite: bool,
+    categories_as: &str,
+    timezone: Option<&str>,
+) -> Result<()> {
+    use enishi::import::{CategoriesAs, ImportOptions};
+    let categories_as = match categories_as {
+        "tags" => CategoriesAs::Tags,
+        "categories" => CategoriesAs::Categories,
+        other => {
+            return Err(anyhow::anyhow!(
+                "--categories-as {other:?}: use `tags` or `categories`"
+            ));
+        }
+    };
+    let timezone = match timezone {
+        Some(name) => Some(name.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("--timezone {name:?} is not a time zone name (e.g. Asia/Tokyo)")
+        })?),
+        None => None,
+    };
+    let site = enishi::config::Site::load(&source, None)?;
+    let opts = ImportOptions {
+        file,
+        old_base_url,
+        timezone,
+        download_images,
+        dry_run,
+        overwrite,
+        categories_as,
+    };
+    let report = enishi::import::run(&site, &opts)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("{}", report.summary(dry_run));
+    Ok(())
 }
 
 fn build(opts: BuildOptions) -> Result<()> {

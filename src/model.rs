@@ -342,6 +342,21 @@ fn drop_collisions(
 /// Longest file or folder name most file systems take, in bytes.
 const MAX_NAME_BYTES: usize = 255;
 
+/// `/old/path/`, `old/path` or `/old.html` → a site path; `None` for URLs and `..`.
+pub fn alias_path(alias: &str) -> Option<String> {
+    let a = alias.trim();
+    if a.is_empty() || a.contains("://") || a.contains("..") || a.contains(['?', '#', '\\']) {
+        return None;
+    }
+    let mut p = format!("/{}", a.trim_start_matches('/'));
+    if !p.ends_with('/') && !p.ends_with(".html") {
+        p.push('/');
+    }
+    // Names a file system cannot take (a NUL, 300 bytes) are refused here, with the post.
+    check_site_path(&p).ok()?;
+    Some(p)
+}
+
 /// Why a site path (`/a/b/`, `/x.html`) cannot be written as files, if it cannot:
 /// a name over 255 bytes, a control character (NUL included), or `.`/`..`.
 pub fn check_site_path(path: &str) -> std::result::Result<(), String> {

@@ -49,9 +49,21 @@ pub struct FrontMatter {
     /// For a draft: the error it would be if published (`enishi build --drafts`
     /// reports it; a normal build skips the draft before validating it).
     pub invalid: Option<String>,
+    /// Comments archived from the blog the post was imported from (`enishi
+    /// import`): shown read-only, their text escaped.
+    pub comments: Vec<ArchivedComment>,
     /// Every other key, for templates (`page.params.foo`). Hugo's own `params`
     /// table is merged in too.
     pub params: BTreeMap<String, Value>,
+}
+
+/// A reader's comment kept from an imported blog. `text` is plain text: the
+/// renderer escapes it and links only http(s) URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedComment {
+    pub author: String,
+    pub date: Option<DateTime<FixedOffset>>,
+    pub text: String,
 }
 
 /// Splits a source file into front matter and body. `file` is only used in errors.
@@ -159,6 +171,10 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
             }
             "aliases" => fm.aliases = string_list(&value),
             "url" => fm.url = scalar_string(&value).filter(|s| !s.trim().is_empty()),
+            "comments" => match archived_comments(&value, tz) {
+                Ok(list) => fm.comments = list,
+                Err(why) => fm.problems.push((key_line(split, &raw_key), why)),
+            },
             "params" => {
                 if let Value::Object(obj) = value {
                     for (k, v) in obj {
@@ -185,6 +201,26 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
         ));
     }
     Ok(fm)
+}
+
+/// `comments:` as `enishi import` writes it: a list of `author`, `date`, `text`.
+fn archived_comments(value: &Value, tz: Tz) -> std::result::Result<Vec<ArchivedComment>, String> {
+    let hint = "comments must be a list of `author`, `date` and `text` entries; they are not shown";
+    let Value::Array(items) = value else {
+        return Err(hint.to_string());
+    };
+    items
+        .iter()
+        .map(|item| {
+            let get = |k: &str| item.get(k).and_then(scalar_string);
+            let text = get("text").ok_or_else(|| hint.to_string())?;
+            let date = match get("date") {
+                Some(d) => Some(parse_date(&d, tz).ok_or_else(|| format!("comment date {d:?} is not a date; comments are not shown"))?),
+                None => None,
+            };
+            Ok(ArchivedComment { author: get("author").unwrap_or_default(), date, text })
+        })
+        .collect()
 }
 
 fn invalid_date(at: &str, key: &str, value: &Value) -> anyhow::Error {

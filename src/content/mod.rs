@@ -245,6 +245,20 @@ pub fn load_one(site: &Site, path: &Path) -> Result<Document> {
     )
 }
 
+/// Documents from texts not (yet) on disk at their paths: `enishi import` learns
+/// the URL each post will have, by the same rules as a build, before writing it.
+pub fn parse_texts(site: &Site, texts: &[(PathBuf, String)]) -> Result<Vec<Document>> {
+    let library = Library::load(site)?;
+    texts
+        .iter()
+        .map(|(path, text)| {
+            let source = display_rel(&site.root, path);
+            let hash = blake3::hash(text.as_bytes()).to_hex().to_string();
+            parse_document(site, &library, path, source, text, hash)
+        })
+        .collect()
+}
+
 /// The analysis key of a document that calls shortcodes: its text depends on
 /// their templates and the site's params as well as on its file.
 fn with_shortcodes(file_hash: &str, library: &Library) -> String {

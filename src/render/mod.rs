@@ -3,6 +3,7 @@
 //! naming the template file and line.
 
 mod cards;
+mod comments;
 mod content;
 mod env;
 mod outputs;

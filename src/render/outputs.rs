@@ -149,7 +149,7 @@ impl Renderer<'_> {
         let mut jobs = Vec::new();
         for entry in s.model.posts.iter().chain(&s.model.pages) {
             for alias in &entry.doc.front.aliases {
-                let alias_path = normalize_alias(alias).ok_or_else(|| {
+                let alias_path = crate::model::alias_path(alias).ok_or_else(|| {
                     anyhow!(
                         "{}: alias {alias:?} is not a usable path (use e.g. /old/path/)",
                         entry.doc.source
@@ -166,6 +166,26 @@ impl Renderer<'_> {
                     },
                 });
             }
+        }
+        for (from, to) in &self.site.config.redirects {
+            let path = crate::model::alias_path(from).ok_or_else(|| {
+                anyhow!("site.toml: [redirects] {from:?} is not a usable path (use e.g. \"/old/path/\")")
+            })?;
+            let target = if to.starts_with('/') {
+                self.absolute(to)
+            } else if to.starts_with("https://") || to.starts_with("http://") {
+                to.clone()
+            } else {
+                return Err(anyhow!(
+                    "site.toml: [redirects] {from:?} = {to:?}: the target must be a site path (\"/tags/rust/\") or an http(s) URL"
+                ));
+            };
+            jobs.push(Job {
+                path: page_path(&path),
+                template: "alias.html",
+                origin: format!("site.toml ([redirects] {from})"),
+                ctx: context! { site => &s.site, target => target, title => to.clone() },
+            });
         }
         Ok(jobs)
     }
@@ -423,20 +443,6 @@ fn index_path(n: usize) -> String {
     }
 }
 
-/// `/old/path/`, `old/path` or `/old.html` → a site path; `None` for URLs and `..`.
-fn normalize_alias(alias: &str) -> Option<String> {
-    let a = alias.trim();
-    if a.is_empty() || a.contains("://") || a.contains("..") || a.contains(['?', '#', '\\']) {
-        return None;
-    }
-    let mut p = format!("/{}", a.trim_start_matches('/'));
-    if !p.ends_with('/') && !p.ends_with(".html") {
-        p.push('/');
-    }
-    // Names a file system cannot take (a NUL, 300 bytes) are refused here, with the post.
-    crate::model::check_site_path(&p).ok()?;
-    Some(p)
-}
 
 #[cfg(test)]
 mod tests {
@@ -444,10 +450,10 @@ mod tests {
 
     #[test]
     fn aliases_are_normalised() {
-        assert_eq!(normalize_alias("old/post").as_deref(), Some("/old/post/"));
-        assert_eq!(normalize_alias("/old.html").as_deref(), Some("/old.html"));
-        assert_eq!(normalize_alias("../etc"), None);
-        assert_eq!(normalize_alias("https://x"), None);
-        assert_eq!(normalize_alias("/a\0b/"), None);
+        assert_eq!(crate::model::alias_path("old/post").as_deref(), Some("/old/post/"));
+        assert_eq!(crate::model::alias_path("/old.html").as_deref(), Some("/old.html"));
+        assert_eq!(crate::model::alias_path("../etc"), None);
+        assert_eq!(crate::model::alias_path("https://x"), None);
+        assert_eq!(crate::model::alias_path("/a\0b/"), None);
     }
 }

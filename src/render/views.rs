@@ -88,6 +88,8 @@ pub(super) struct PostView {
     related: Vec<RelatedView>,
     source: String,
     params: BTreeMap<String, serde_json::Value>,
+    /// Comments archived from an imported blog.
+    comments: Vec<super::comments::CommentView>,
 }
 
 /// What every HTML page puts in its `<head>`: title, canonical URL, OGP and Twitter tags.
@@ -367,6 +369,18 @@ impl Renderer<'_> {
                 .collect(),
             source: doc.source.clone(),
             params: doc.front.params.clone(),
+            comments: doc
+                .front
+                .comments
+                .iter()
+                .map(|c| {
+                    super::comments::CommentView::new(
+                        c,
+                        |d| self.iso(d),
+                        |d| date_ja(&d.with_timezone(&self.site.tz).fixed_offset()),
+                    )
+                })
+                .collect(),
             summary: summaries[i].clone(),
         }
     }

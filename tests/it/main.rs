@@ -13,6 +13,7 @@ mod hostile;
 mod hostile_images;
 mod hugo;
 mod images;
+mod import;
 mod output;
 mod props;
 mod related;
