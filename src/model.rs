@@ -443,6 +443,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn aliases_are_normalised() {
+        assert_eq!(alias_path("old/post").as_deref(), Some("/old/post/"));
+        assert_eq!(alias_path("/old.html").as_deref(), Some("/old.html"));
+        assert_eq!(alias_path("../etc"), None);
+        assert_eq!(alias_path("https://x"), None);
+        assert_eq!(alias_path("/a\0b/"), None);
+    }
+
+    #[test]
     fn unusable_site_paths_are_named() {
         assert!(check_site_path("/2024/01/06/a/").is_ok());
         assert!(check_site_path(&format!("/{}/", "a".repeat(300))).is_err());

@@ -215,10 +215,16 @@ fn archived_comments(value: &Value, tz: Tz) -> std::result::Result<Vec<ArchivedC
             let get = |k: &str| item.get(k).and_then(scalar_string);
             let text = get("text").ok_or_else(|| hint.to_string())?;
             let date = match get("date") {
-                Some(d) => Some(parse_date(&d, tz).ok_or_else(|| format!("comment date {d:?} is not a date; comments are not shown"))?),
+                Some(d) => Some(parse_date(&d, tz).ok_or_else(|| {
+                    format!("comment date {d:?} is not a date; comments are not shown")
+                })?),
                 None => None,
             };
-            Ok(ArchivedComment { author: get("author").unwrap_or_default(), date, text })
+            Ok(ArchivedComment {
+                author: get("author").unwrap_or_default(),
+                date,
+                text,
+            })
         })
         .collect()
 }

@@ -43,6 +43,9 @@ pub enum BodyFormat {
 #[derive(Debug, Clone)]
 pub struct ImportedEntry {
     pub kind: EntryKind,
+    /// What names the entry in its blog for good (Hatena's BASENAME, WordPress's
+    /// post id): how a later import of the same blog finds the file it wrote.
+    pub id: String,
     pub title: String,
     /// The old URL's identifying part: Hatena's BASENAME (`2020/01/02/003000` or a
     /// custom path), WordPress's `post_name`.
@@ -70,6 +73,7 @@ impl ImportedEntry {
     pub fn new(kind: EntryKind, position: usize) -> ImportedEntry {
         ImportedEntry {
             kind,
+            id: String::new(),
             title: String::new(),
             basename: String::new(),
             old_url: None,

@@ -266,6 +266,16 @@ fn bare_url(md: &str) -> Option<String> {
 }
 
 /// The `N` of a Hatena footnote mark `*N` (as htmd escaped it: `\*N`).
+/// `https://gist.github.com/user/id.js` (the embed's script) → the gist's page.
+fn gist_page(src: &str) -> Option<String> {
+    let url = url::Url::parse(&absolute(src)).ok()?;
+    if url.host_str()? != "gist.github.com" {
+        return None;
+    }
+    let path = url.path().strip_suffix(".js")?;
+    Some(format!("https://gist.github.com{path}"))
+}
+
 fn footnote_number(text: &str) -> Option<u64> {
     let t = text.trim().trim_start_matches('\\').trim_start_matches('*');
     t.parse().ok()
@@ -282,9 +292,11 @@ fn build_converter(st: &Shared) -> HtmlToMarkdown {
     });
 
     let s = st.clone();
-    b = b.add_handler(vec!["script"], move |_: &dyn Handlers, _: Element| {
+    b = b.add_handler(vec!["script"], move |_: &dyn Handlers, el: Element| {
         lock(&s).scripts_removed += 1;
-        None
+        // A gist is embedded by its script alone: keep its page as a URL line.
+        let gist = attr(&el, "src").and_then(gist_page);
+        gist.and_then(|url| block(&url_placeholder(&s, &url, UrlKind::Bare)))
     });
     b = b.add_handler(
         vec!["style", "noscript", "template"],
@@ -1106,10 +1118,7 @@ pub fn to_markdown(html: &str, opts: &Options) -> Converted {
     out.push_str(rest);
 
     // Remaining markers: a <br> inside a line is a hard break.
-    let md = out
-        .replace(&format!("{BR}\n"), "\\\n")
-        .replace(BACKTICK, "`")
-        .replace(TILDE, "~");
+    let md = hard_breaks(&out).replace(BACKTICK, "`").replace(TILDE, "~");
     let md: String = md
         .chars()
         .filter(|c| !('\u{F8F0}'..='\u{F8FF}').contains(c))
@@ -1129,6 +1138,37 @@ pub fn to_markdown(html: &str, opts: &Options) -> Converted {
         images,
         warnings: state.warnings,
     }
+}
+
+/// A `<br>` is a hard break (`\` at the end of the line). The next line is
+/// still the same paragraph, so text there that would start a block (`# `,
+/// `- `, `1. `, `> `, a fence, `===`) is escaped.
+fn hard_breaks(md: &str) -> String {
+    let marker = format!("{BR}\n");
+    let mut parts = md.split(marker.as_str());
+    let mut out = String::with_capacity(md.len());
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str("\\\n");
+        let rest = part.trim_start_matches(' ');
+        out.push_str(&part[..part.len() - rest.len()]);
+        let b = rest.as_bytes();
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if matches!(b.first(), Some(b'#' | b'>' | b'=' | b'+' | b'-' | b'*'))
+            || rest.starts_with("```")
+            || rest.starts_with("~~~")
+        {
+            out.push('\\');
+            out.push_str(rest);
+        } else if digits > 0 && matches!(b.get(digits), Some(b'.' | b')')) {
+            out.push_str(&rest[..digits]);
+            out.push('\\');
+            out.push_str(&rest[digits..]);
+        } else {
+            out.push_str(rest);
+        }
+    }
+    out
 }
 
 /// Deeper than this, a body is not converted (see [`to_markdown`]).
@@ -1160,7 +1200,10 @@ fn nesting_depth(html: &str) -> usize {
             continue;
         }
         let name = html[start..start + len].to_ascii_lowercase();
-        let end = bytes[start..].iter().position(|&b| b == b'>').map_or(bytes.len(), |e| start + e);
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(bytes.len(), |e| start + e);
         if closing {
             depth = depth.saturating_sub(1);
         } else if !VOID.contains(&name.as_str()) && !html[..end].ends_with('/') {
@@ -1272,11 +1315,77 @@ mod depth_tests {
     use super::*;
 
     #[test]
-    fn a_body_nested_too_deep_is_kept_without_scripts() {
-        assert_eq!(nesting_depth("<p>a<br>b<img src=x /></p><!-- <div><div> --><div><span>x</span></div>"), 2);
-        let deep = format!("{}x<script>alert(1)</script>{}", "<div>".repeat(50_000), "</div>".repeat(50_000));
+    fn block_markers_after_a_line_break_stay_text() {
         let none = |_: &str| None;
-        let c = to_markdown(&deep, &Options { link: &none, image: &none });
+        let html = "<p>一行目<br />\n# 見出しではない<br />\n- 箇条書きでもない<br />\n1. 番号もない<br />\n> 引用でもない<br />\n```\n</p>";
+        let c = to_markdown(
+            html,
+            &Options {
+                link: &none,
+                image: &none,
+            },
+        );
+        let rendered = {
+            let mut out = String::new();
+            pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(&c.markdown));
+            out
+        };
+        assert!(rendered.starts_with("<p>一行目<br />"), "{rendered}");
+        assert_eq!(
+            rendered.matches("<p>").count(),
+            1,
+            "{}\n{rendered}",
+            c.markdown
+        );
+        for text in [
+            "# 見出しではない",
+            "- 箇条書きでもない",
+            "1. 番号もない",
+            "&gt; 引用でもない",
+        ] {
+            assert!(rendered.contains(text), "{text}: {rendered}");
+        }
+    }
+
+    #[test]
+    fn a_gist_script_becomes_its_page() {
+        let none = |_: &str| None;
+        let html = "<p>例:</p><script src=\"https://gist.github.com/someone/0123abcd.js\"></script><cite class=\"hatena-citation\"><a href=\"https://gist.github.com/someone/0123abcd\">gist.github.com</a></cite>";
+        let c = to_markdown(
+            html,
+            &Options {
+                link: &none,
+                image: &none,
+            },
+        );
+        assert!(
+            c.markdown
+                .contains("\nhttps://gist.github.com/someone/0123abcd\n"),
+            "{}",
+            c.markdown
+        );
+        assert_eq!(c.scripts_removed, 1);
+    }
+
+    #[test]
+    fn a_body_nested_too_deep_is_kept_without_scripts() {
+        assert_eq!(
+            nesting_depth("<p>a<br>b<img src=x /></p><!-- <div><div> --><div><span>x</span></div>"),
+            2
+        );
+        let deep = format!(
+            "{}x<script>alert(1)</script>{}",
+            "<div>".repeat(50_000),
+            "</div>".repeat(50_000)
+        );
+        let none = |_: &str| None;
+        let c = to_markdown(
+            &deep,
+            &Options {
+                link: &none,
+                image: &none,
+            },
+        );
         assert_eq!(c.scripts_removed, 1);
         assert!(!c.markdown.contains("script"));
         assert!(c.markdown.starts_with("<div><div>"));

@@ -16,7 +16,10 @@ pub struct Downloaded {
 }
 
 /// Fetches every URL (each once); a failure is a reason fit for a warning.
-pub fn download(site: &Site, urls: &BTreeSet<String>) -> anyhow::Result<BTreeMap<String, Result<Downloaded, String>>> {
+pub fn download(
+    site: &Site,
+    urls: &BTreeSet<String>,
+) -> anyhow::Result<BTreeMap<String, Result<Downloaded, String>>> {
     if urls.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -27,7 +30,9 @@ pub fn download(site: &Site, urls: &BTreeSet<String>) -> anyhow::Result<BTreeMap
         let parsed = Url::parse(&url).map_err(|e| format!("not a URL: {e}"))?;
         match client.get(&parsed, None, BodyLimit::Whole { cap }).await? {
             Outcome::Fetched(f) => Ok(f.body),
-            Outcome::NotModified { .. } => Err("the server answered 304 to a plain request".to_string()),
+            Outcome::NotModified { .. } => {
+                Err("the server answered 304 to a plain request".to_string())
+            }
         }
     });
     Ok(items
@@ -62,8 +67,15 @@ fn extension(bytes: &[u8]) -> Option<&'static str> {
 pub fn file_name(url: &str, extension: &str, taken: &mut BTreeSet<String>) -> String {
     let last = Url::parse(url)
         .ok()
-        .and_then(|u| u.path_segments().and_then(|mut s| s.next_back().map(str::to_string)))
-        .map(|s| percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned())
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_string))
+        })
+        .map(|s| {
+            percent_encoding::percent_decode_str(&s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .unwrap_or_default();
     let stem = last.rsplit_once('.').map_or(last.as_str(), |(s, _)| s);
     let clean: String = stem
@@ -71,7 +83,11 @@ pub fn file_name(url: &str, extension: &str, taken: &mut BTreeSet<String>) -> St
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .take(60)
         .collect();
-    let stem = if clean.is_empty() { "image".to_string() } else { clean };
+    let stem = if clean.is_empty() {
+        "image".to_string()
+    } else {
+        clean
+    };
     let mut name = format!("{stem}.{extension}");
     let mut n = 1;
     while !taken.insert(name.clone()) {
@@ -88,10 +104,34 @@ mod tests {
     #[test]
     fn names_are_plain_and_unique() {
         let mut taken = BTreeSet::new();
-        assert_eq!(file_name("https://cdn.example/a/20200101123456.png", "png", &mut taken), "20200101123456.png");
-        assert_eq!(file_name("https://cdn.example/b/20200101123456.png?x=1", "png", &mut taken), "20200101123456-2.png");
-        assert_eq!(file_name("https://cdn.example/%E7%94%BB%E5%83%8F.jpeg", "jpg", &mut taken), "image.jpg");
+        assert_eq!(
+            file_name(
+                "https://cdn.example/a/20200101123456.png",
+                "png",
+                &mut taken
+            ),
+            "20200101123456.png"
+        );
+        assert_eq!(
+            file_name(
+                "https://cdn.example/b/20200101123456.png?x=1",
+                "png",
+                &mut taken
+            ),
+            "20200101123456-2.png"
+        );
+        assert_eq!(
+            file_name(
+                "https://cdn.example/%E7%94%BB%E5%83%8F.jpeg",
+                "jpg",
+                &mut taken
+            ),
+            "image.jpg"
+        );
         assert_eq!(extension(b"<html>nope</html>"), None);
-        assert_eq!(extension(b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"), None);
+        assert_eq!(
+            extension(b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+            None
+        );
     }
 }

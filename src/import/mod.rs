@@ -157,12 +157,17 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
         ..ImportReport::default()
     };
     for skipped in &export.skipped {
-        report.warnings.push(format!("left out: {skipped} (not posts or pages)"));
+        report
+            .warnings
+            .push(format!("left out: {skipped} (not posts or pages)"));
     }
 
     let base_url = match &opts.old_base_url {
         Some(url) => Some(url.clone()),
-        None => export.base_url.clone().or_else(|| plan::infer_base(&export)),
+        None => export
+            .base_url
+            .clone()
+            .or_else(|| plan::infer_base(&export)),
     };
     let base = match &base_url {
         Some(url) => Some(OldBase::parse(url).ok_or_else(|| {
@@ -179,7 +184,11 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
     }
     // Hatena's category archives are redirected to wherever the categories end up.
     let archive_categories: Vec<Vec<String>> = match export.origin {
-        Origin::MovableType => export.entries.iter().map(|e| e.categories.clone()).collect(),
+        Origin::MovableType => export
+            .entries
+            .iter()
+            .map(|e| e.categories.clone())
+            .collect(),
         Origin::WordPress => vec![Vec::new(); export.entries.len()],
     };
     let term_kind = match opts.categories_as {
@@ -200,15 +209,29 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
             entry.title = html::comment_text(&entry.title);
         }
     }
+    // A post needs a date to be placed and listed; the export has none for it.
+    for entry in &mut export.entries {
+        if entry.kind == EntryKind::Post && entry.date.is_none() && !entry.draft {
+            entry.draft = true;
+            report.warnings.push(format!(
+                "{}: no date in the export; imported as a draft (add `date:` to publish it)",
+                entry.label()
+            ));
+        }
+    }
 
-    let mut placements = plan::place(site, &export, zone, base.as_ref());
+    let existing = imported_files(site);
+    let mut placements = plan::place(site, &export, zone, base.as_ref(), &existing);
     // An old path no file can be written at (a `?`, `..`, a 300-byte name) gets no
     // redirect page; the post itself is still imported.
     for (place, entry) in placements.iter_mut().zip(&export.entries) {
         place.aliases.retain(|a| {
             let ok = crate::model::alias_path(a).is_some();
             if !ok {
-                report.warnings.push(format!("{}: the old URL {a} cannot be a page of a static site; it gets no redirect", entry.label()));
+                report.warnings.push(format!(
+                    "{}: the old URL {a} cannot be a page of a static site; it gets no redirect",
+                    entry.label()
+                ));
             }
             ok
         });
@@ -217,7 +240,9 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
     let urls: Vec<String> = paths.iter().map(|p| site.permalink(p)).collect();
     let mut redirects: BTreeMap<String, String> = BTreeMap::new();
     for name in archive_categories.iter().flatten() {
-        if crate::model::alias_path(&format!("/archive/category/{name}")).is_none() {
+        if crate::model::alias_path(&format!("/archive/category/{name}")).is_none()
+            || term_slug(name, site.config.urls).is_empty()
+        {
             report.warnings.push(format!("category {name:?}: its archive URL cannot be a page of a static site; it gets no redirect"));
             continue;
         }
@@ -227,6 +252,8 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
         );
     }
     let links = LinkMap::new(site, &placements, &urls, &redirects, base.clone());
+    let (new_config, redirect_count) = redirects_config(site, &redirects, &mut report.warnings)?;
+    report.redirects = redirect_count;
     // An old address the new site keeps (WordPress's `/2021/04/05/slug/` under the
     // same permalink pattern) needs no redirect: the page itself answers there. One
     // that another imported page now has, or that an earlier entry already claimed,
@@ -267,7 +294,10 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
     });
     let mut downloads = BTreeMap::new();
     if opts.download_images && !opts.dry_run {
-        let wanted: BTreeSet<String> = converted.iter().flat_map(|c| c.images.iter().cloned()).collect();
+        let wanted: BTreeSet<String> = converted
+            .iter()
+            .flat_map(|c| c.images.iter().cloned())
+            .collect();
         downloads = images::download(site, &wanted)?;
     }
 
@@ -286,12 +316,16 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
                         bundle.push((name.clone(), &d.bytes));
                         local.insert(url.clone(), name);
                     }
-                    Some(Err(reason)) => warnings.push(format!("image {url} not downloaded ({reason}); it stays remote")),
+                    Some(Err(reason)) => warnings.push(format!(
+                        "image {url} not downloaded ({reason}); it stays remote"
+                    )),
                     None => {}
                 }
             }
             if !local.is_empty() {
-                body = pool.install(|| convert(entry, &attachments, &links, &|u| local.get(u).cloned())).markdown;
+                body = pool
+                    .install(|| convert(entry, &attachments, &links, &|u| local.get(u).cloned()))
+                    .markdown;
             }
         }
         report.images += converted[i].images.len();
@@ -312,26 +346,75 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
             .comments
             .iter()
             .map(|c| Comment {
-                author: if c.author.trim().is_empty() { "匿名".to_string() } else { c.author.trim().to_string() },
+                author: if c.author.trim().is_empty() {
+                    "匿名".to_string()
+                } else {
+                    c.author.trim().to_string()
+                },
                 date: c.date.and_then(|d| plan::in_zone(d, zone)),
                 text: html::comment_text(&c.body),
             })
             .filter(|c| !c.text.is_empty())
             .collect();
+        let body = document::escape_shortcode_syntax(&body);
         let text = document::render(&document_of(entry, place, &comments, &body));
         let outcome = write_entry(site, place, &text, &bundle, opts)?;
         report.files.push((outcome.0, outcome.1));
     }
-    report.redirects = write_redirects(site, &redirects, opts, &mut report.warnings)?;
+    if let Some(text) = new_config
+        && !opts.dry_run
+    {
+        let path = site.root.join(CONFIG_FILE);
+        crate::util::write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("{CONFIG_FILE}: cannot write"))?;
+    }
     Ok(report)
+}
+
+/// The files earlier imports wrote: each entry id → its file's stem
+/// (`content/posts/2020-01-02-x`, whether a flat file or a bundle's `index.md`).
+fn imported_files(site: &Site) -> HashMap<String, String> {
+    let mut found = HashMap::new();
+    let content = site.root.join(crate::content::CONTENT_DIR);
+    for e in walkdir::WalkDir::new(&content)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        let path = e.path();
+        if !e.file_type().is_file() || path.extension().is_none_or(|x| x != "md") {
+            continue;
+        }
+        // A post's front matter is near its start; a huge file is no import's.
+        if e.metadata().map_or(true, |m| m.len() > 16 * 1024 * 1024) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Some(id) = document::recorded_id(&text) else {
+            continue;
+        };
+        let rel = display_rel(&site.root, path);
+        let stem = rel
+            .strip_suffix("/index.md")
+            .or_else(|| rel.strip_suffix(".md"))
+            .unwrap_or(&rel)
+            .to_string();
+        found.entry(id).or_insert(stem);
+    }
+    found
 }
 
 /// The export's text: size-checked before it is read, UTF-8 (a BOM dropped), or
 /// decoded from the legacy Japanese encoding it is in.
 fn read_export(path: &Path, shown: &str) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{shown}: cannot read the export"))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{shown}: cannot read the export"))?;
     if !meta.is_file() {
-        return Err(anyhow!("{shown}: not a file (pass the exported .txt or .xml file)"));
+        return Err(anyhow!(
+            "{shown}: not a file (pass the exported .txt or .xml file)"
+        ));
     }
     if meta.len() > MAX_EXPORT_BYTES {
         return Err(anyhow!(
@@ -378,6 +461,7 @@ fn document_of<'a>(
         image: entry.image.as_deref(),
         aliases: &place.aliases,
         old_url: &place.old_url,
+        id: &entry.id,
         comments,
         body,
     }
@@ -469,7 +553,8 @@ fn convert(
         BodyFormat::Html => html::to_markdown(&join(&entry.body, &entry.extended), &opts),
         BodyFormat::AutoParagraphs => {
             let lookup = |id: u64| attachments.get(&id).cloned();
-            let (expanded, warnings) = wp_markup::expand_shortcodes(&join(&entry.body, &entry.extended), &lookup);
+            let (expanded, warnings) =
+                wp_markup::expand_shortcodes(&join(&entry.body, &entry.extended), &lookup);
             let mut converted = html::to_markdown(&wp_markup::autop(&expanded), &opts);
             converted.warnings.splice(0..0, warnings);
             converted
@@ -488,7 +573,11 @@ fn write_entry(
 ) -> Result<(String, Outcome)> {
     let flat = site.root.join(place.flat_file());
     let bundled = site.root.join(place.bundle_file());
-    let (target, other) = if bundle.is_empty() { (&flat, &bundled) } else { (&bundled, &flat) };
+    let (target, other) = if bundle.is_empty() {
+        (&flat, &bundled)
+    } else {
+        (&bundled, &flat)
+    };
     let shown = display_rel(&site.root, target);
     // The post may be in the other form from an earlier import (with or without images).
     let existing_path = [target, other].into_iter().find(|p| p.is_file());
@@ -497,7 +586,9 @@ fn write_entry(
         Some(path) => {
             let existing = std::fs::read_to_string(path).unwrap_or_default();
             match document::compare(&existing, text) {
-                Existing::Same if path == target && bundle_is_current(target, bundle) => Outcome::Unchanged,
+                Existing::Same if path == target && bundle_is_current(target, bundle) => {
+                    Outcome::Unchanged
+                }
                 Existing::Edited if !opts.overwrite => {
                     return Ok((display_rel(&site.root, path), Outcome::KeptEdited));
                 }
@@ -509,16 +600,20 @@ fn write_entry(
         return Ok((shown, outcome));
     }
     let dir = target.parent().expect("a file under content/");
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create folder", dir.display()))?;
     for (name, bytes) in bundle {
         let path = dir.join(name);
-        crate::util::write_atomic(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
+        crate::util::write_atomic(&path, bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
     }
-    crate::util::write_atomic(target, text.as_bytes()).with_context(|| format!("{shown}: cannot write"))?;
+    crate::util::write_atomic(target, text.as_bytes())
+        .with_context(|| format!("{shown}: cannot write"))?;
     if let Some(path) = existing_path
         && path != target
     {
-        std::fs::remove_file(path).with_context(|| format!("{}: cannot remove the earlier import", path.display()))?;
+        std::fs::remove_file(path)
+            .with_context(|| format!("{}: cannot remove the earlier import", path.display()))?;
     }
     Ok((shown, outcome))
 }
@@ -531,15 +626,17 @@ fn bundle_is_current(target: &Path, bundle: &[(String, &[u8])]) -> bool {
 }
 
 /// Hatena's category archives (`/archive/category/NAME`) redirect to the term's
-/// page: written into site.toml's `[redirects]`, keys already there left alone.
-fn write_redirects(
+/// page: site.toml's `[redirects]` with the missing ones added (keys already there
+/// are left alone), checked to still read. Made before any post is written, so a
+/// site.toml that cannot take them stops the import before it starts.
+/// Returns the new text (None when nothing changes) and how many redirects apply.
+fn redirects_config(
     site: &Site,
     redirects: &BTreeMap<String, String>,
-    opts: &ImportOptions,
     warnings: &mut Vec<String>,
-) -> Result<usize> {
+) -> Result<(Option<String>, usize)> {
     if redirects.is_empty() {
-        return Ok(0);
+        return Ok((None, 0));
     }
     let path = site.root.join(CONFIG_FILE);
     if !path.is_file() {
@@ -547,19 +644,21 @@ fn write_redirects(
             "this site has no {CONFIG_FILE}, so the {} category archive redirects (/archive/category/…) were not written",
             redirects.len()
         ));
-        return Ok(0);
+        return Ok((None, 0));
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{CONFIG_FILE}: cannot read"))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("{CONFIG_FILE}: cannot read"))?;
     let present = &site.config.redirects;
     let new: Vec<String> = redirects
         .iter()
         .filter(|(from, _)| !present.contains_key(*from))
         .map(|(from, to)| format!("{} = {}", toml_string(from), toml_string(to)))
         .collect();
-    if new.is_empty() || opts.dry_run {
-        return Ok(redirects.len());
+    if new.is_empty() {
+        return Ok((None, redirects.len()));
     }
-    let updated = match text.lines().position(|l| l.trim() == "[redirects]") {
+    let header = |l: &str| l.split('#').next().unwrap_or("").trim() == "[redirects]";
+    let updated = match text.lines().position(header) {
         Some(at) => {
             let mut lines: Vec<&str> = text.lines().collect();
             for (k, line) in new.iter().enumerate() {
@@ -583,10 +682,10 @@ fn write_redirects(
         }
     };
     // Refuse to leave a site.toml that no longer reads.
-    crate::config::parse_config(&updated, Path::new(CONFIG_FILE))
-        .context("adding [redirects] to site.toml would break it; nothing was written to it")?;
-    crate::util::write_atomic(&path, updated.as_bytes()).with_context(|| format!("{CONFIG_FILE}: cannot write"))?;
-    Ok(redirects.len())
+    crate::config::parse_config(&updated, Path::new(CONFIG_FILE)).context(
+        "adding the category redirects to [redirects] would break site.toml; nothing was imported (fix its [redirects] table, or remove it)",
+    )?;
+    Ok((Some(updated), redirects.len()))
 }
 
 fn toml_string(s: &str) -> String {

@@ -55,48 +55,66 @@ pub fn parse(text: &str, file: &str) -> Result<Export> {
         dropped_comments: 0,
         skipped: Vec::new(),
     };
-    // Line numbers are 1-based; CRLF files read the same as LF ones.
+    // CRLF files read the same as LF ones.
     let lines: Vec<&str> = text
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect();
-    let mut i = 0;
-    while i < lines.len() {
-        // Skip blank lines between entries.
-        if lines[i].trim().is_empty() {
-            i += 1;
-            continue;
+    let mut at = 0;
+    loop {
+        while at < lines.len() && lines[at].trim().is_empty() {
+            at += 1;
         }
-        let start = i;
-        let end = (i..lines.len())
-            .find(|&j| lines[j] == ENTRY_END)
-            .unwrap_or(lines.len());
+        if at >= lines.len() {
+            break;
+        }
         let position = export.entries.len() + 1;
-        let (entry, dropped) = parse_entry(&lines[start..end], start + 1, position, file)?;
+        let (entry, dropped, next) = parse_entry(&lines, at, position, file)?;
         export.dropped_comments += dropped;
         export.entries.push(entry);
-        i = end + 1;
+        at = next;
     }
     if export.entries.is_empty() {
-        return Err(anyhow!("{file}: no entries found in this Movable Type export"));
+        return Err(anyhow!(
+            "{file}: no entries found in this Movable Type export"
+        ));
     }
     Ok(export)
 }
 
-/// One entry: `lines` are its lines, the first being line `first_line` of the file.
+/// `NAME:` alone on a line: a section's first line.
+fn is_section_header(line: &str) -> bool {
+    line.strip_suffix(':').is_some_and(|name| {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b' ')
+    })
+}
+
+/// Whether the `-----` at `j` closes a section: a body may hold such a line (a
+/// Markdown rule, SQL output), so it only counts when what follows is another
+/// section, the entry's end or the file's end.
+fn closes_section(lines: &[&str], j: usize) -> bool {
+    if lines[j] != SECTION_END {
+        return false;
+    }
+    let next = lines[j + 1..].iter().find(|l| !l.trim().is_empty());
+    next.is_none_or(|l| *l == ENTRY_END || is_section_header(l.trim_end()))
+}
+
+/// One entry starting at line index `start`; returns it, the trackbacks dropped
+/// and the index after its `--------` line.
 fn parse_entry(
     lines: &[&str],
-    first_line: usize,
+    start: usize,
     position: usize,
     file: &str,
-) -> Result<(ImportedEntry, usize)> {
+) -> Result<(ImportedEntry, usize, usize)> {
     let mut entry = ImportedEntry::new(EntryKind::Post, position);
     let mut dropped = 0;
-    let mut i = 0;
+    let mut i = start;
     // The header: key lines up to the first section divider.
-    while i < lines.len() && lines[i] != SECTION_END {
+    while i < lines.len() && lines[i] != SECTION_END && lines[i] != ENTRY_END {
         let line = lines[i];
-        let at = first_line + i;
+        let at = i + 1;
         i += 1;
         if line.trim().is_empty() {
             continue;
@@ -111,16 +129,18 @@ fn parse_entry(
         match key {
             "TITLE" => entry.title = value.to_string(),
             "BASENAME" => entry.basename = value.trim_matches('/').to_string(),
-            "STATUS" => entry.draft = !matches!(value.to_ascii_lowercase().as_str(), "publish" | "future"),
-            "DATE" => entry.date = Some(parse_date(value).ok_or_else(|| bad_date(file, at, value))?),
-            "CATEGORY" | "PRIMARY CATEGORY" => {
-                if !value.is_empty() && !entry.categories.iter().any(|c| c == value) {
-                    entry.categories.push(value.to_string());
-                }
+            "STATUS" => {
+                entry.draft = !matches!(value.to_ascii_lowercase().as_str(), "publish" | "future")
             }
-            "TAGS" => {
-                entry.tags.extend(split_tags(value));
+            "DATE" => {
+                entry.date = Some(parse_date(value).ok_or_else(|| bad_date(file, at, value))?)
             }
+            "CATEGORY" | "PRIMARY CATEGORY"
+                if !value.is_empty() && !entry.categories.iter().any(|c| c == value) =>
+            {
+                entry.categories.push(value.to_string());
+            }
+            "TAGS" => entry.tags.extend(split_tags(value)),
             "CONVERT BREAKS" => {
                 entry.format = match value.to_ascii_lowercase().as_str() {
                     "0" | "" | "richtext" => BodyFormat::Html,
@@ -133,24 +153,33 @@ fn parse_entry(
             _ => {}
         }
     }
-    i += 1;
-    // The sections.
-    while i < lines.len() {
-        let line = lines[i];
-        let at = first_line + i;
-        if line.trim().is_empty() {
+    if i < lines.len() && lines[i] == SECTION_END {
+        i += 1;
+    }
+    // The sections, up to the entry's end.
+    loop {
+        while i < lines.len() && lines[i].trim().is_empty() {
             i += 1;
-            continue;
         }
-        let name = line.trim_end().strip_suffix(':').ok_or_else(|| {
-            anyhow!(
+        if i >= lines.len() {
+            break;
+        }
+        if lines[i] == ENTRY_END {
+            i += 1;
+            break;
+        }
+        let line = lines[i];
+        let at = i + 1;
+        if !is_section_header(line.trim_end()) {
+            return Err(anyhow!(
                 "{file}:{at}: expected a section such as `BODY:` or `COMMENT:`, found {:?}",
                 shorten(line)
-            )
-        })?;
+            ));
+        }
+        let name = line.trim_end().trim_end_matches(':');
         let body_start = i + 1;
         let body_end = (body_start..lines.len())
-            .find(|&j| lines[j] == SECTION_END)
+            .find(|&j| closes_section(lines, j))
             .ok_or_else(|| {
                 anyhow!("{file}:{at}: the {name} section has no closing `-----` line")
             })?;
@@ -165,11 +194,9 @@ fn parse_entry(
                     entry.description = Some(text.to_string());
                 }
             }
-            "COMMENT" => {
-                entry
-                    .comments
-                    .push(parse_comment(body, first_line + body_start, file)?);
-            }
+            "COMMENT" => entry
+                .comments
+                .push(parse_comment(body, body_start + 1, file)?),
             // Trackbacks are not kept.
             "PING" => dropped += 1,
             _ => {}
@@ -182,7 +209,8 @@ fn parse_entry(
         // Movable Type without BASENAME: a stable name from the date.
         entry.basename = date.format("%Y%m%d%H%M%S").to_string();
     }
-    Ok((entry, dropped))
+    entry.id = format!("mt:{}", entry.basename);
+    Ok((entry, dropped, i))
 }
 
 /// A comment section: `AUTHOR:`, `EMAIL:`, `IP:`, `URL:`, `DATE:` lines, then the text.
@@ -201,9 +229,8 @@ fn parse_comment(lines: &[&str], first_line: usize, file: &str) -> Result<Import
             "AUTHOR" => comment.author = value.trim().to_string(),
             "DATE" => {
                 let value = value.trim();
-                comment.date = Some(
-                    parse_date(value).ok_or_else(|| bad_date(file, first_line + i, value))?,
-                );
+                comment.date =
+                    Some(parse_date(value).ok_or_else(|| bad_date(file, first_line + i, value))?);
             }
             // EMAIL, IP and URL are personal data we do not carry over.
             "EMAIL" | "IP" | "URL" => {}
@@ -285,13 +312,28 @@ mod tests {
     }
 
     #[test]
+    fn dash_lines_inside_a_body_are_text() {
+        let text = "TITLE: a\nDATE: 01/02/2020 00:00:00\n-----\nBODY:\n<pre>\n-----\nSELECT 1\n--------\n</pre>\n-----\n--------\nTITLE: b\n-----\nBODY:\nx\n-----\n--------\n";
+        let export = parse(text, "e.txt").unwrap();
+        assert_eq!(export.entries.len(), 2);
+        assert_eq!(
+            export.entries[0].body,
+            "<pre>\n-----\nSELECT 1\n--------\n</pre>"
+        );
+        assert_eq!(export.entries[1].title, "b");
+    }
+
+    #[test]
     fn errors_name_the_line() {
         let text = "TITLE: x\nDATE: 2020-01-02\n-----\nBODY:\nx\n-----\n--------\n";
         let err = parse(text, "e.txt").unwrap_err().to_string();
         assert!(err.starts_with("e.txt:2: DATE \"2020-01-02\""), "{err}");
         let text = "TITLE: x\n-----\nBODY:\nx\n--------\n";
         let err = parse(text, "e.txt").unwrap_err().to_string();
-        assert!(err.starts_with("e.txt:3: the BODY section has no closing"), "{err}");
+        assert!(
+            err.starts_with("e.txt:3: the BODY section has no closing"),
+            "{err}"
+        );
         assert!(!detect("<?xml version=\"1.0\"?>\n<rss>"));
         assert!(!detect("hello: world"));
     }

@@ -111,7 +111,9 @@ pub fn infer_base(export: &Export) -> Option<String> {
                 let Ok(url) = Url::parse(&candidate) else {
                     continue;
                 };
-                let path = percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy().into_owned();
+                let path = percent_encoding::percent_decode_str(url.path())
+                    .decode_utf8_lossy()
+                    .into_owned();
                 let Some(at) = path.find("/entry/") else {
                     continue;
                 };
@@ -155,56 +157,117 @@ fn urls_in(html: &str) -> Vec<String> {
 }
 
 /// Decides file names, slugs and dates for every entry, deterministically and
-/// without two entries sharing a file or a URL slug.
+/// without two entries sharing a file or a slug. An entry an earlier import
+/// wrote (`existing`: its id → the file's stem) keeps that file, so a re-export
+/// with new entries, or an edited title, never moves or duplicates a post.
 pub fn place(
     site: &Site,
     export: &Export,
     zone: Tz,
     base: Option<&OldBase>,
+    existing: &HashMap<String, String>,
 ) -> Vec<Placement> {
-    let mut used: HashMap<String, usize> = HashMap::new();
-    let posts_dir = site.main_sections.first().map_or(POSTS_DIR, String::as_str).to_string();
-    let dated_permalink = ["year", "month", "day"]
+    let posts_dir = site
+        .main_sections
+        .first()
+        .map_or(POSTS_DIR, String::as_str)
+        .to_string();
+    let dated_permalink = site.config.urls == UrlStyle::Enishi
+        && ["year", "month", "day"]
+            .iter()
+            .all(|t| site.config.permalink.contains(&format!(":{t}")));
+    let dir_of = |entry: &ImportedEntry| match entry.kind {
+        EntryKind::Post => format!("{CONTENT_DIR}/{posts_dir}"),
+        EntryKind::Page => CONTENT_DIR.to_string(),
+    };
+    let dates: Vec<Option<DateTime<FixedOffset>>> = export
+        .entries
         .iter()
-        .all(|t| site.config.permalink.contains(&format!(":{t}")));
+        .map(|e| e.date.and_then(|d| in_zone(d, zone)))
+        .collect();
+    let mut stems: Vec<Option<String>> = export
+        .entries
+        .iter()
+        .map(|e| existing.get(&e.id).cloned())
+        .collect();
+    // Slugs taken, per folder: first by the files earlier imports wrote.
+    let mut taken: BTreeSet<(String, String)> = BTreeSet::new();
+    for stem in stems.iter().flatten() {
+        let (dir, name) = stem.rsplit_once('/').unwrap_or(("", stem));
+        taken.insert((
+            dir.to_string(),
+            slug_of_name(name, site.config.urls).to_string(),
+        ));
+    }
+    // Then the new entries, oldest first, so a later export adding entries does
+    // not shift which one gets `-2`.
+    let mut order: Vec<usize> = (0..export.entries.len())
+        .filter(|&i| stems[i].is_none())
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (ea, eb) = (&export.entries[a], &export.entries[b]);
+        (dates[a], &ea.basename, ea.position).cmp(&(dates[b], &eb.basename, eb.position))
+    });
+    for i in order {
+        let entry = &export.entries[i];
+        let dir = dir_of(entry);
+        let base_slug = base_slug(entry, dated_permalink);
+        let mut slug = base_slug.clone();
+        let mut n = 1;
+        while !taken.insert((dir.clone(), slug.clone())) {
+            n += 1;
+            slug = format!("{base_slug}-{n}");
+        }
+        let name = match (entry.kind, site.config.urls, dates[i]) {
+            (EntryKind::Post, UrlStyle::Enishi, Some(d)) => {
+                format!("{}-{slug}", d.format("%Y-%m-%d"))
+            }
+            _ => slug,
+        };
+        stems[i] = Some(format!("{dir}/{name}"));
+    }
     export
         .entries
         .iter()
-        .map(|entry| {
-            let date = entry.date.and_then(|d| in_zone(d, zone));
-            let mut slug = base_slug(entry, dated_permalink && site.config.urls == UrlStyle::Enishi);
-            let dir = match entry.kind {
-                EntryKind::Post => format!("{CONTENT_DIR}/{posts_dir}"),
-                EntryKind::Page => CONTENT_DIR.to_string(),
-            };
-            // Same slug twice (same titles, same minute): the later ones get -2, -3 …
-            let key = format!("{dir}/{slug}");
-            let n = used.entry(key).or_default();
-            *n += 1;
-            if *n > 1 {
-                slug = format!("{slug}-{n}");
-            }
-            let name = match (entry.kind, site.config.urls, date) {
-                (EntryKind::Post, UrlStyle::Enishi, Some(d)) => {
-                    format!("{}-{slug}", d.format("%Y-%m-%d"))
-                }
-                _ => slug.clone(),
-            };
+        .zip(stems)
+        .zip(dates)
+        .map(|((entry, stem), date)| {
             let old = old_path(entry, export.origin, base);
             let old_url = match (&old, base, &entry.old_url) {
                 (_, _, Some(url)) => url.clone(),
-                (Some(path), Some(base), None) => format!("https://{}{}{}", base.host, base.path, path),
+                (Some(path), Some(base), None) => {
+                    format!("https://{}{}{}", base.host, base.path, path)
+                }
                 (Some(path), None, None) => path.clone(),
                 (None, _, None) => format!("#{}", entry.basename),
             };
             Placement {
-                stem: format!("{dir}/{name}"),
+                stem: stem.expect("every entry was given a stem"),
                 date,
                 aliases: old.into_iter().collect(),
                 old_url,
             }
         })
         .collect()
+}
+
+/// The slug a file name gives a page: Enishi drops a `YYYY-MM-DD-` prefix.
+fn slug_of_name(name: &str, style: UrlStyle) -> &str {
+    let b = name.as_bytes();
+    let dated = b.len() > 11
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && b[10] == b'-';
+    if style == UrlStyle::Enishi && dated {
+        &name[11..]
+    } else {
+        name
+    }
 }
 
 /// The URL slug of an entry: a readable title when it is ASCII; else the part of
@@ -215,7 +278,8 @@ fn base_slug(entry: &ImportedEntry, dated_permalink: bool) -> String {
         let b = entry.basename.trim_matches('/');
         // Hatena's date basename `2020/01/02/003000`: the time names the entry on its day.
         let parts: Vec<&str> = b.split('/').collect();
-        let is_date_path = parts.len() == 4 && parts.iter().all(|p| p.bytes().all(|c| c.is_ascii_digit()));
+        let is_date_path =
+            parts.len() == 4 && parts.iter().all(|p| p.bytes().all(|c| c.is_ascii_digit()));
         if is_date_path {
             if dated_permalink {
                 parts[3].to_string()
@@ -226,14 +290,22 @@ fn base_slug(entry: &ImportedEntry, dated_permalink: bool) -> String {
             slugify(b)
         }
     };
-    let slug = if !from_title.is_empty() && from_title.is_ascii() && entry.kind == EntryKind::Post && !has_custom_basename(entry) {
+    let slug = if !from_title.is_empty()
+        && from_title.is_ascii()
+        && entry.kind == EntryKind::Post
+        && !has_custom_basename(entry)
+    {
         from_title
     } else {
         from_basename()
     };
     let slug: String = slug.chars().take(80).collect();
     let slug = slug.trim_matches('-').to_string();
-    if slug.is_empty() { format!("entry-{}", entry.position) } else { slug }
+    if slug.is_empty() {
+        format!("entry-{}", entry.position)
+    } else {
+        slug
+    }
 }
 
 /// A basename the author chose (Hatena's custom URL, WordPress's slug) rather than
@@ -248,7 +320,10 @@ fn has_custom_basename(entry: &ImportedEntry) -> bool {
 pub fn in_zone(local: NaiveDateTime, zone: Tz) -> Option<DateTime<FixedOffset>> {
     zone.from_local_datetime(&local)
         .earliest()
-        .or_else(|| zone.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            zone.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|d| d.fixed_offset())
 }
 
@@ -259,17 +334,25 @@ mod tests {
     #[test]
     fn old_base_matches_host_and_prefix() {
         let base = OldBase::parse("https://Blog.example.com/").unwrap();
-        assert_eq!(base.relative("http://blog.example.com/entry/2020/01/02/003000").as_deref(), Some("/entry/2020/01/02/003000"));
+        assert_eq!(
+            base.relative("http://blog.example.com/entry/2020/01/02/003000")
+                .as_deref(),
+            Some("/entry/2020/01/02/003000")
+        );
         assert_eq!(base.relative("https://other.example/entry/x"), None);
         let sub = OldBase::parse("https://example.com/blog").unwrap();
-        assert_eq!(sub.relative("https://example.com/blog/entry/x").as_deref(), Some("/entry/x"));
+        assert_eq!(
+            sub.relative("https://example.com/blog/entry/x").as_deref(),
+            Some("/entry/x")
+        );
         assert_eq!(sub.relative("https://example.com/blogger/entry/x"), None);
         assert_eq!(OldBase::parse("javascript:alert(1)"), None);
     }
 
     #[test]
     fn just_after_midnight_in_tokyo_is_the_same_day() {
-        let local = NaiveDateTime::parse_from_str("2020-01-02 00:05:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let local =
+            NaiveDateTime::parse_from_str("2020-01-02 00:05:00", "%Y-%m-%d %H:%M:%S").unwrap();
         let d = in_zone(local, chrono_tz::Asia::Tokyo).unwrap();
         assert_eq!(d.to_rfc3339(), "2020-01-02T00:05:00+09:00");
     }
@@ -284,7 +367,11 @@ mod tests {
         e.title = "Hello, World!".into();
         assert_eq!(base_slug(&e, true), "hello-world");
         e.basename = "tech/My-Post".into();
-        assert_eq!(base_slug(&e, true), "tech-my-post", "a chosen URL wins over the title");
+        assert_eq!(
+            base_slug(&e, true),
+            "tech-my-post",
+            "a chosen URL wins over the title"
+        );
         e.basename.clear();
         e.title = "日本語".into();
         assert_eq!(base_slug(&e, true), "entry-3");

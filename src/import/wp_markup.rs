@@ -81,6 +81,27 @@ fn starts_with_block_tag(block: &str) -> bool {
     BLOCK_TAGS.contains(&name.as_str())
 }
 
+/// The block element a line opens with (`<h2 id=x>` → `h2`).
+fn block_tag_name(line: &str) -> Option<String> {
+    let rest = line.strip_prefix('<')?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    BLOCK_TAGS.contains(&name.as_str()).then_some(name)
+}
+
+/// The block element a line ends by closing (`…</h2>` → `h2`).
+fn closing_block_tag(line: &str) -> Option<String> {
+    let open = line.rfind("</")?;
+    let name = line[open + 2..]
+        .strip_suffix('>')?
+        .trim()
+        .to_ascii_lowercase();
+    BLOCK_TAGS.contains(&name.as_str()).then_some(name)
+}
+
 /// Removes Gutenberg's `<!-- wp:… -->` / `<!-- /wp:… -->` block delimiters.
 fn strip_block_comments(content: &str) -> String {
     let mut out = String::with_capacity(content.len());
@@ -151,10 +172,28 @@ pub fn autop(content: &str) -> String {
         }
     };
     for line in text.split('\n') {
-        if line.trim().is_empty() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
             flush(&mut current, &mut blocks);
-        } else {
-            current.push(line);
+            continue;
+        }
+        // As wpautop does, a block element's lines are apart from the text
+        // around them even without a blank line: `<h2>…</h2>` then a line of
+        // text makes a heading and a paragraph, not one paragraph with a space.
+        let in_text = current
+            .first()
+            .is_some_and(|l| !starts_with_block_tag(l.trim()));
+        if in_text && starts_with_block_tag(trimmed) {
+            flush(&mut current, &mut blocks);
+        }
+        current.push(line);
+        // The element that opened the block closes on this line.
+        let opened = current.first().and_then(|l| block_tag_name(l.trim()));
+        let whole_line_block = current.len() == 1
+            && ((trimmed.starts_with("<!--") && trimmed.ends_with("-->"))
+                || (trimmed.starts_with(PRE_OPEN) && trimmed.ends_with(PRE_CLOSE)));
+        if whole_line_block || (opened.is_some() && closing_block_tag(trimmed) == opened) {
+            flush(&mut current, &mut blocks);
         }
     }
     flush(&mut current, &mut blocks);
@@ -377,6 +416,17 @@ pub fn expand_shortcodes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_after_a_block_tag_is_its_own_paragraph() {
+        let html = autop(
+            "<h2>見出し</h2>\n本文一行目\n二行目\n<ul>\n<li>a</li>\n</ul>\n後の行\n<!--more-->\n続き\n次",
+        );
+        assert_eq!(
+            html,
+            "<h2>見出し</h2>\n\n<p>本文一行目<br />\n二行目</p>\n\n<ul>\n<li>a</li>\n</ul>\n\n<p>後の行</p>\n\n<!--more-->\n\n<p>続き<br />\n次</p>"
+        );
+    }
 
     #[test]
     fn autop_paragraphs_and_breaks() {

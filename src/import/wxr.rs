@@ -45,10 +45,15 @@ impl Element {
         self.children.iter().filter(move |c| c.name == name)
     }
     fn text_of(&self, name: &str) -> String {
-        self.child(name).map(|c| c.text.trim().to_string()).unwrap_or_default()
+        self.child(name)
+            .map(|c| c.text.trim().to_string())
+            .unwrap_or_default()
     }
     fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -57,7 +62,9 @@ pub fn parse(text: &str, file: &str) -> Result<Wxr> {
     let channel = root
         .child("rss")
         .and_then(|rss| rss.child("channel"))
-        .ok_or_else(|| anyhow!("{file}: no <rss><channel> element (is this a WordPress export?)"))?;
+        .ok_or_else(|| {
+            anyhow!("{file}: no <rss><channel> element (is this a WordPress export?)")
+        })?;
     let mut export = Export {
         origin: Origin::WordPress,
         entries: Vec::new(),
@@ -96,7 +103,13 @@ pub fn parse(text: &str, file: &str) -> Result<Wxr> {
             // Read above, for galleries, captions and featured images.
             "attachment" => continue,
             other => {
-                *skipped.entry(if other.is_empty() { "untyped".into() } else { other.to_string() }).or_default() += 1;
+                *skipped
+                    .entry(if other.is_empty() {
+                        "untyped".into()
+                    } else {
+                        other.to_string()
+                    })
+                    .or_default() += 1;
                 continue;
             }
         };
@@ -108,6 +121,7 @@ pub fn parse(text: &str, file: &str) -> Result<Wxr> {
         let position = export.entries.len() + 1;
         let mut entry = ImportedEntry::new(kind, position);
         entry.title = item.text_of("title");
+        entry.id = format!("wp:{}", item.text_of("wp:post_id"));
         entry.draft = !matches!(status.as_str(), "publish" | "future");
         entry.basename = percent_encoding::percent_decode_str(&item.text_of("wp:post_name"))
             .decode_utf8_lossy()
@@ -132,13 +146,18 @@ pub fn parse(text: &str, file: &str) -> Result<Wxr> {
             }
         }
         // WordPress files everything under "Uncategorized" by default; it says nothing.
-        entry.categories.retain(|c| c != "Uncategorized" && c != "未分類");
+        entry
+            .categories
+            .retain(|c| c != "Uncategorized" && c != "未分類");
         entry.description = Some(item.text_of("excerpt:encoded")).filter(|e| !e.is_empty());
         entry.image = meta(item, "_thumbnail_id")
             .and_then(|id| id.parse::<u64>().ok())
             .and_then(|id| attachments.get(&id))
             .map(|a| a.url.clone());
-        entry.body = item.child("content:encoded").map(|c| c.text.clone()).unwrap_or_default();
+        entry.body = item
+            .child("content:encoded")
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
         entry.format = BodyFormat::AutoParagraphs;
         for c in item.all("wp:comment") {
             let kind = c.text_of("wp:comment_type");
@@ -150,7 +169,10 @@ pub fn parse(text: &str, file: &str) -> Result<Wxr> {
             entry.comments.push(ImportedComment {
                 author: c.text_of("wp:comment_author"),
                 date: wp_date(&c.text_of("wp:comment_date")),
-                body: c.child("wp:comment_content").map(|t| t.text.trim().to_string()).unwrap_or_default(),
+                body: c
+                    .child("wp:comment_content")
+                    .map(|t| t.text.trim().to_string())
+                    .unwrap_or_default(),
             });
         }
         export.entries.push(entry);
@@ -160,9 +182,14 @@ pub fn parse(text: &str, file: &str) -> Result<Wxr> {
         .map(|(what, n)| format!("{n} {what} item(s)"))
         .collect();
     if export.entries.is_empty() {
-        return Err(anyhow!("{file}: this WordPress export has no posts or pages"));
+        return Err(anyhow!(
+            "{file}: this WordPress export has no posts or pages"
+        ));
     }
-    Ok(Wxr { export, attachments })
+    Ok(Wxr {
+        export,
+        attachments,
+    })
 }
 
 fn meta(item: &Element, key: &str) -> Option<String> {
@@ -182,16 +209,29 @@ fn read_tree(text: &str, file: &str) -> Result<Element> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Element> = vec![Element::default()];
     let err_at = |reader: &Reader<&[u8]>, what: String| {
-        let offset = usize::try_from(reader.error_position()).unwrap_or(0).min(text.len());
-        let line = text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-        anyhow!("{file}:{line}: not well-formed XML: {what} (a WordPress export must be exported again, unedited)")
+        let offset = usize::try_from(reader.error_position())
+            .unwrap_or(0)
+            .min(text.len());
+        let line = text.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        anyhow!(
+            "{file}:{line}: not well-formed XML: {what} (a WordPress export must be exported again, unedited)"
+        )
     };
     loop {
-        let event = reader.read_event().map_err(|e| err_at(&reader, e.to_string()))?;
+        let event = reader
+            .read_event()
+            .map_err(|e| err_at(&reader, e.to_string()))?;
         match event {
             Event::Start(start) | Event::Empty(start) if stack.len() > MAX_DEPTH => {
                 let _ = start;
-                return Err(err_at(&reader, format!("elements nested deeper than {MAX_DEPTH}")));
+                return Err(err_at(
+                    &reader,
+                    format!("elements nested deeper than {MAX_DEPTH}"),
+                ));
             }
             Event::Start(start) => stack.push(element(&start)),
             Event::Empty(start) => {
@@ -200,13 +240,24 @@ fn read_tree(text: &str, file: &str) -> Result<Element> {
             }
             Event::End(_) => {
                 if stack.len() < 2 {
-                    return Err(err_at(&reader, "a closing tag without its opening tag".into()));
+                    return Err(err_at(
+                        &reader,
+                        "a closing tag without its opening tag".into(),
+                    ));
                 }
                 let el = stack.pop().expect("checked");
                 stack.last_mut().expect("root").children.push(el);
             }
-            Event::Text(t) => stack.last_mut().expect("root").text.push_str(&t.xml10_content()),
-            Event::CData(t) => stack.last_mut().expect("root").text.push_str(&t.xml10_content()),
+            Event::Text(t) => stack
+                .last_mut()
+                .expect("root")
+                .text
+                .push_str(&t.xml10_content()),
+            Event::CData(t) => stack
+                .last_mut()
+                .expect("root")
+                .text
+                .push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
@@ -225,7 +276,10 @@ fn read_tree(text: &str, file: &str) -> Result<Element> {
         }
     }
     if stack.len() != 1 {
-        return Err(anyhow!("{file}: the XML ends inside <{}> (the export is cut short; export it again)", stack.last().map(|e| e.name.as_str()).unwrap_or("?")));
+        return Err(anyhow!(
+            "{file}: the XML ends inside <{}> (the export is cut short; export it again)",
+            stack.last().map(|e| e.name.as_str()).unwrap_or("?")
+        ));
     }
     Ok(stack.pop().expect("root"))
 }
@@ -237,11 +291,18 @@ fn element(start: &quick_xml::events::BytesStart) -> Element {
         .flatten()
         .map(|a| {
             let key = a.key.as_ref().to_string();
-            let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+            let value = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map(|v| v.into_owned())
+                .unwrap_or_default();
             (key, value)
         })
         .collect();
-    Element { name, attrs, ..Element::default() }
+    Element {
+        name,
+        attrs,
+        ..Element::default()
+    }
 }
 
 #[cfg(test)]
@@ -323,12 +384,18 @@ Para 2]]></content:encoded>
         assert_eq!(e.base_url.as_deref(), Some("https://wp.example.com"));
         assert_eq!(e.entries.len(), 2);
         let post = &e.entries[0];
-        assert_eq!(post.title, "こんにちは &amp; world", "CDATA is not unescaped");
+        assert_eq!(
+            post.title, "こんにちは &amp; world",
+            "CDATA is not unescaped"
+        );
         assert_eq!(post.basename, "こんにちは");
         assert_eq!(post.categories, ["Tech"]);
         assert_eq!(post.tags, ["Rust"]);
         assert_eq!(post.date.unwrap().to_string(), "2020-01-02 00:30:00");
-        assert_eq!(post.image.as_deref(), Some("https://wp.example.com/wp-content/uploads/a.jpg"));
+        assert_eq!(
+            post.image.as_deref(),
+            Some("https://wp.example.com/wp-content/uploads/a.jpg")
+        );
         assert_eq!(post.body, "First line\nsecond line\n\nPara 2");
         assert_eq!(post.comments.len(), 1);
         assert_eq!(post.comments[0].author, "Reader");

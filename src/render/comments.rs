@@ -43,7 +43,13 @@ pub(super) fn comment_html(text: &str) -> String {
         while let Some(at) = find_url(rest) {
             out.push_str(&escape_html(&rest[..at]));
             let url_len = rest[at..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '「' | '」' | '、' | '。' | '（' | '）'))
+                .find(|c: char| {
+                    c.is_whitespace()
+                        || matches!(
+                            c,
+                            '<' | '>' | '"' | '\'' | '「' | '」' | '、' | '。' | '（' | '）'
+                        )
+                })
                 .unwrap_or(rest.len() - at);
             let url = rest[at..at + url_len].trim_end_matches(['.', ',', ')', '!', '?']);
             let escaped = escape_html(url);
@@ -51,7 +57,9 @@ pub(super) fn comment_html(text: &str) -> String {
                 // A scheme alone links nowhere.
                 out.push_str(&escaped);
             } else {
-                out.push_str(&format!("<a href=\"{escaped}\" rel=\"nofollow ugc\">{escaped}</a>"));
+                out.push_str(&format!(
+                    "<a href=\"{escaped}\" rel=\"nofollow ugc\">{escaped}</a>"
+                ));
             }
             rest = &rest[at + url.len()..];
         }
@@ -75,11 +83,16 @@ mod tests {
 
     #[test]
     fn only_breaks_and_http_links_survive() {
-        let html = comment_html("<script>alert(1)</script>\nsee https://example.com/a?b=1&c=2. ok\njavascript:alert(1) <a href=\"x\">");
+        let html = comment_html(
+            "<script>alert(1)</script>\nsee https://example.com/a?b=1&c=2. ok\njavascript:alert(1) <a href=\"x\">",
+        );
         assert_eq!(
             html,
             "&lt;script&gt;alert(1)&lt;/script&gt;<br>\nsee <a href=\"https://example.com/a?b=1&amp;c=2\" rel=\"nofollow ugc\">https://example.com/a?b=1&amp;c=2</a>. ok<br>\njavascript:alert(1) &lt;a href=&quot;x&quot;&gt;"
         );
-        assert_eq!(comment_html("http://\"onmouseover=x"), "http://&quot;onmouseover=x");
+        assert_eq!(
+            comment_html("http://\"onmouseover=x"),
+            "http://&quot;onmouseover=x"
+        );
     }
 }
