@@ -34,6 +34,7 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "partials/pagination.html",
     "partials/related.html",
     "partials/link_card.html",
+    "partials/archived_comments.html",
 );
 
 /// The folder of `templates/` that holds shortcode templates.

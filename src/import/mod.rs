@@ -137,19 +137,7 @@ impl ImportReport {
 
 /// Reads the export and writes its entries into the site.
 pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
-    let shown = opts.file.display().to_string();
-    let text = read_export(&opts.file, &shown)?;
-    let (mut export, attachments) = if wxr::detect(&text) {
-        let w = wxr::parse(&text, &shown)?;
-        (w.export, w.attachments)
-    } else if movable_type::detect(&text) {
-        (movable_type::parse(&text, &shown)?, BTreeMap::new())
-    } else {
-        return Err(anyhow!(
-            "{shown}: not an export Enishi can read (it reads Hatena Blog and Movable Type text exports, and WordPress WXR files from Tools → Export)"
-        ));
-    };
-    drop(text);
+    let (mut export, attachments) = read(&opts.file)?;
     let zone = opts.timezone.unwrap_or(site.tz);
     let mut report = ImportReport {
         format: export.origin.name(),
@@ -161,121 +149,37 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
             .warnings
             .push(format!("left out: {skipped} (not posts or pages)"));
     }
-
-    let base_url = match &opts.old_base_url {
-        Some(url) => Some(url.clone()),
-        None => export
-            .base_url
-            .clone()
-            .or_else(|| plan::infer_base(&export)),
-    };
+    let base_url = opts
+        .old_base_url
+        .clone()
+        .or_else(|| export.base_url.clone())
+        .or_else(|| plan::infer_base(&export));
     let base = match &base_url {
         Some(url) => Some(OldBase::parse(url).ok_or_else(|| {
             anyhow!("--old-base-url {url:?} is not an http(s) address (e.g. https://example.hatenablog.com)")
         })?),
         None => None,
     };
-    report.old_base_url = base_url.clone();
+    report.old_base_url = base_url;
     if site.configured_base_url.contains("://example.com/") {
         report.warnings.push(format!(
             "base_url in {CONFIG_FILE} is still {}: links between the imported posts are written with it; set it to the new blog's address and import again (posts not edited since are updated)",
             site.configured_base_url
         ));
     }
-    // Hatena's category archives are redirected to wherever the categories end up.
-    let archive_categories: Vec<Vec<String>> = match export.origin {
-        Origin::MovableType => export
-            .entries
-            .iter()
-            .map(|e| e.categories.clone())
-            .collect(),
-        Origin::WordPress => vec![Vec::new(); export.entries.len()],
-    };
-    let term_kind = match opts.categories_as {
-        CategoriesAs::Tags => "tags",
-        CategoriesAs::Categories => "categories",
-    };
-    if opts.categories_as == CategoriesAs::Tags {
-        for entry in &mut export.entries {
-            for c in std::mem::take(&mut entry.categories) {
-                if !entry.tags.contains(&c) {
-                    entry.tags.push(c);
-                }
-            }
-        }
-    }
-    if export.origin == Origin::WordPress {
-        for entry in &mut export.entries {
-            entry.title = html::comment_text(&entry.title);
-        }
-    }
-    // A post needs a date to be placed and listed; the export has none for it.
-    for entry in &mut export.entries {
-        if entry.kind == EntryKind::Post && entry.date.is_none() && !entry.draft {
-            entry.draft = true;
-            report.warnings.push(format!(
-                "{}: no date in the export; imported as a draft (add `date:` to publish it)",
-                entry.label()
-            ));
-        }
-    }
+    // Hatena's category archives go wherever the categories end up.
+    let redirects = category_redirects(site, &export, opts.categories_as, &mut report.warnings);
+    settle_entries(&mut export, opts.categories_as, &mut report.warnings);
 
     let existing = imported_files(site);
     let mut placements = plan::place(site, &export, zone, base.as_ref(), &existing);
-    // An old path no file can be written at (a `?`, `..`, a 300-byte name) gets no
-    // redirect page; the post itself is still imported.
-    for (place, entry) in placements.iter_mut().zip(&export.entries) {
-        place.aliases.retain(|a| {
-            let ok = crate::model::alias_path(a).is_some();
-            if !ok {
-                report.warnings.push(format!(
-                    "{}: the old URL {a} cannot be a page of a static site; it gets no redirect",
-                    entry.label()
-                ));
-            }
-            ok
-        });
-    }
     let paths = new_paths(site, &export, &placements)?;
     let urls: Vec<String> = paths.iter().map(|p| site.permalink(p)).collect();
-    let mut redirects: BTreeMap<String, String> = BTreeMap::new();
-    for name in archive_categories.iter().flatten() {
-        if crate::model::alias_path(&format!("/archive/category/{name}")).is_none()
-            || term_slug(name, site.config.urls).is_empty()
-        {
-            report.warnings.push(format!("category {name:?}: its archive URL cannot be a page of a static site; it gets no redirect"));
-            continue;
-        }
-        redirects.insert(
-            format!("/archive/category/{name}"),
-            format!("/{term_kind}/{}/", term_slug(name, site.config.urls)),
-        );
-    }
-    let links = LinkMap::new(site, &placements, &urls, &redirects, base.clone());
+    // Links follow every old address, the ones that need no redirect page too.
+    let links = LinkMap::new(site, &placements, &urls, &redirects, base);
+    prune_aliases(&mut placements, &paths, &export, &mut report.warnings);
     let (new_config, redirect_count) = redirects_config(site, &redirects, &mut report.warnings)?;
     report.redirects = redirect_count;
-    // An old address the new site keeps (WordPress's `/2021/04/05/slug/` under the
-    // same permalink pattern) needs no redirect: the page itself answers there. One
-    // that another imported page now has, or that an earlier entry already claimed,
-    // would make two files at one path: the first keeps it.
-    let taken_by_pages: BTreeSet<&str> = paths.iter().map(|p| p.trim_end_matches('/')).collect();
-    let mut claimed: BTreeSet<String> = BTreeSet::new();
-    for ((place, path), entry) in placements.iter_mut().zip(&paths).zip(&export.entries) {
-        place.aliases.retain(|a| {
-            let key = a.trim_end_matches('/');
-            if key == path.trim_end_matches('/') {
-                return false;
-            }
-            if taken_by_pages.contains(key) || !claimed.insert(key.to_string()) {
-                report.warnings.push(format!(
-                    "{}: its old URL {a} is another imported page's address; it gets no redirect",
-                    entry.label()
-                ));
-                return false;
-            }
-            true
-        });
-    }
 
     // Convert every body (the slow part, so in parallel); images first collected
     // with no mapping, then converted again with their bundle names once downloaded.
@@ -301,15 +205,14 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
         downloads = images::download(site, &wanted)?;
     }
 
-    for (i, entry) in export.entries.iter().enumerate() {
-        let place = &placements[i];
-        let mut warnings = converted[i].warnings.clone();
+    for ((entry, place), converted) in export.entries.iter().zip(&placements).zip(&converted) {
+        let mut warnings = converted.warnings.clone();
+        let mut body = converted.markdown.clone();
         let mut bundle: Vec<(String, &[u8])> = Vec::new();
-        let mut body = converted[i].markdown.clone();
         if opts.download_images {
             let mut taken = BTreeSet::new();
             let mut local: HashMap<String, String> = HashMap::new();
-            for url in &converted[i].images {
+            for url in &converted.images {
                 match downloads.get(url) {
                     Some(Ok(d)) => {
                         let name = images::file_name(url, d.extension, &mut taken);
@@ -323,15 +226,16 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
                 }
             }
             if !local.is_empty() {
+                let image = |u: &str| local.get(u).cloned();
                 body = pool
-                    .install(|| convert(entry, &attachments, &links, &|u| local.get(u).cloned()))
+                    .install(|| convert(entry, &attachments, &links, &image))
                     .markdown;
             }
         }
-        report.images += converted[i].images.len();
+        report.images += converted.images.len();
         report.images_downloaded += bundle.len();
-        report.raw_html_blocks += converted[i].raw_html_blocks;
-        report.scripts_removed += converted[i].scripts_removed;
+        report.raw_html_blocks += converted.raw_html_blocks;
+        report.scripts_removed += converted.scripts_removed;
         for w in warnings {
             report.warnings.push(format!("{}: {w}", entry.label()));
         }
@@ -342,24 +246,12 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
         report.drafts += usize::from(entry.draft);
         report.comments += entry.comments.len();
 
-        let comments: Vec<Comment> = entry
-            .comments
-            .iter()
-            .map(|c| Comment {
-                author: if c.author.trim().is_empty() {
-                    "匿名".to_string()
-                } else {
-                    c.author.trim().to_string()
-                },
-                date: c.date.and_then(|d| plan::in_zone(d, zone)),
-                text: html::comment_text(&c.body),
-            })
-            .filter(|c| !c.text.is_empty())
-            .collect();
+        let comments = archived_comments(entry, zone);
         let body = document::escape_shortcode_syntax(&body);
         let text = document::render(&document_of(entry, place, &comments, &body));
-        let outcome = write_entry(site, place, &text, &bundle, opts)?;
-        report.files.push((outcome.0, outcome.1));
+        report
+            .files
+            .push(write_entry(site, place, &text, &bundle, opts)?);
     }
     if let Some(text) = new_config
         && !opts.dry_run
@@ -369,6 +261,129 @@ pub fn run(site: &Site, opts: &ImportOptions) -> Result<ImportReport> {
             .with_context(|| format!("{CONFIG_FILE}: cannot write"))?;
     }
     Ok(report)
+}
+
+/// The export, read by the reader of its format, and (WordPress) its attachments.
+fn read(file: &Path) -> Result<(Export, BTreeMap<u64, wp_markup::Attachment>)> {
+    let shown = file.display().to_string();
+    let text = read_export(file, &shown)?;
+    if wxr::detect(&text) {
+        let w = wxr::parse(&text, &shown)?;
+        Ok((w.export, w.attachments))
+    } else if movable_type::detect(&text) {
+        Ok((movable_type::parse(&text, &shown)?, BTreeMap::new()))
+    } else {
+        Err(anyhow!(
+            "{shown}: not an export Enishi can read (it reads Hatena Blog and Movable Type text exports, and WordPress WXR files from Tools → Export)"
+        ))
+    }
+}
+
+/// What the entries become before they are placed: categories as tags (unless
+/// kept), WordPress titles as text, a post without a date a draft.
+fn settle_entries(export: &mut Export, categories_as: CategoriesAs, warnings: &mut Vec<String>) {
+    for entry in &mut export.entries {
+        if categories_as == CategoriesAs::Tags {
+            for c in std::mem::take(&mut entry.categories) {
+                if !entry.tags.contains(&c) {
+                    entry.tags.push(c);
+                }
+            }
+        }
+        if export.origin == Origin::WordPress {
+            entry.title = html::comment_text(&entry.title);
+        }
+        // A post needs a date to be placed and listed; the export has none for it.
+        if entry.kind == EntryKind::Post && entry.date.is_none() && !entry.draft {
+            entry.draft = true;
+            warnings.push(format!(
+                "{}: no date in the export; imported as a draft (add `date:` to publish it)",
+                entry.label()
+            ));
+        }
+    }
+}
+
+/// Hatena's `/archive/category/NAME` → the page of the tag (or category) NAME.
+fn category_redirects(
+    site: &Site,
+    export: &Export,
+    categories_as: CategoriesAs,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let mut redirects = BTreeMap::new();
+    if export.origin != Origin::MovableType {
+        return redirects;
+    }
+    let kind = match categories_as {
+        CategoriesAs::Tags => "tags",
+        CategoriesAs::Categories => "categories",
+    };
+    for name in export.entries.iter().flat_map(|e| &e.categories) {
+        let from = format!("/archive/category/{name}");
+        let slug = term_slug(name, site.config.urls);
+        if crate::model::alias_path(&from).is_none() || slug.is_empty() {
+            warnings.push(format!(
+                "category {name:?}: its archive URL cannot be a page of a static site; it gets no redirect"
+            ));
+            continue;
+        }
+        redirects.insert(from, format!("/{kind}/{slug}/"));
+    }
+    redirects
+}
+
+/// The old paths that become redirect pages: not one a file cannot be written
+/// at (a `?`, `..`, a 300-byte name), nor the post's own new address (WordPress's
+/// `/2021/04/05/slug/` under the same permalink pattern: the page answers there
+/// itself), nor one another imported page has or an earlier entry claimed (two
+/// files at one path): the first keeps it.
+fn prune_aliases(
+    placements: &mut [Placement],
+    paths: &[String],
+    export: &Export,
+    warnings: &mut Vec<String>,
+) {
+    let taken_by_pages: BTreeSet<&str> = paths.iter().map(|p| p.trim_end_matches('/')).collect();
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    for ((place, path), entry) in placements.iter_mut().zip(paths).zip(&export.entries) {
+        place.aliases.retain(|a| {
+            let key = a.trim_end_matches('/');
+            if key == path.trim_end_matches('/') {
+                return false;
+            }
+            let why = if crate::model::alias_path(a).is_none() {
+                "cannot be a page of a static site"
+            } else if taken_by_pages.contains(key) || !claimed.insert(key.to_string()) {
+                "is another imported page's address"
+            } else {
+                return true;
+            };
+            warnings.push(format!(
+                "{}: its old URL {a} {why}; it gets no redirect",
+                entry.label()
+            ));
+            false
+        });
+    }
+}
+
+/// An entry's comments as they are kept: the text plain, an empty author named
+/// as such, empty comments left out.
+fn archived_comments(entry: &ImportedEntry, zone: Tz) -> Vec<Comment> {
+    entry
+        .comments
+        .iter()
+        .map(|c| Comment {
+            author: match c.author.trim() {
+                "" => "匿名".to_string(),
+                name => name.to_string(),
+            },
+            date: c.date.and_then(|d| plan::in_zone(d, zone)),
+            text: html::comment_text(&c.body),
+        })
+        .filter(|c| !c.text.is_empty())
+        .collect()
 }
 
 /// The files earlier imports wrote: each entry id → its file's stem

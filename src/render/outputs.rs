@@ -137,6 +137,7 @@ impl Renderer<'_> {
                         content => self.content_html(entry, enriched),
                         toc => doc.body.headings.clone(),
                         params => doc.front.params.clone(),
+                        comments => self.comment_views(doc),
                     },
                 },
             });

@@ -224,6 +224,24 @@ pub fn date_ja(d: &DateTime<FixedOffset>) -> String {
 }
 
 impl Renderer<'_> {
+    /// The comments archived with an imported post or page.
+    pub(super) fn comment_views(
+        &self,
+        doc: &crate::content::Document,
+    ) -> Vec<super::comments::CommentView> {
+        doc.front
+            .comments
+            .iter()
+            .map(|c| {
+                super::comments::CommentView::new(
+                    c,
+                    |d| self.iso(d),
+                    |d| date_ja(&d.with_timezone(&self.site.tz).fixed_offset()),
+                )
+            })
+            .collect()
+    }
+
     /// A site path as a link on the site (under `base_url`'s path).
     pub(super) fn href(&self, path: &str) -> String {
         self.site.url(&encode_path(path))
@@ -369,18 +387,7 @@ impl Renderer<'_> {
                 .collect(),
             source: doc.source.clone(),
             params: doc.front.params.clone(),
-            comments: doc
-                .front
-                .comments
-                .iter()
-                .map(|c| {
-                    super::comments::CommentView::new(
-                        c,
-                        |d| self.iso(d),
-                        |d| date_ja(&d.with_timezone(&self.site.tz).fixed_offset()),
-                    )
-                })
-                .collect(),
+            comments: self.comment_views(doc),
             summary: summaries[i].clone(),
         }
     }

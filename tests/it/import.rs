@@ -363,7 +363,7 @@ fn a_wordpress_export_imports_posts_pages_and_galleries() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("1 comments kept (2 trackbacks, pingbacks or unapproved dropped)"),
+        stdout.contains("2 comments kept (2 trackbacks, pingbacks or unapproved dropped)"),
         "{stdout}"
     );
     assert!(
@@ -443,7 +443,12 @@ fn a_wordpress_export_imports_posts_pages_and_galleries() {
     assert!(page.contains("旅好き"), "{page}");
     assert!(page.contains("ここも行きました"), "{page}");
     assert!(!page.contains("javascript:alert"), "{page}");
-    assert!(site.public().join("about/index.html").is_file());
+    let about_page = site.read("about/index.html");
+    assert!(
+        about_page.contains("常連さん") && about_page.contains("いつも読んでいます。"),
+        "a page's comments are shown too"
+    );
+    assert!(!about_page.contains("joren@example.com"));
     assert!(site.public().join("blog/spring/index.html").is_file());
     let (_, draft) = source(&site, "content/posts", "2021-05-01-");
     assert!(
