@@ -1311,89 +1311,6 @@ pub fn comment_text(html: &str) -> String {
 }
 
 #[cfg(test)]
-mod depth_tests {
-    use super::*;
-
-    #[test]
-    fn block_markers_after_a_line_break_stay_text() {
-        let none = |_: &str| None;
-        let html = "<p>一行目<br />\n# 見出しではない<br />\n- 箇条書きでもない<br />\n1. 番号もない<br />\n> 引用でもない<br />\n```\n</p>";
-        let c = to_markdown(
-            html,
-            &Options {
-                link: &none,
-                image: &none,
-            },
-        );
-        let rendered = {
-            let mut out = String::new();
-            pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(&c.markdown));
-            out
-        };
-        assert!(rendered.starts_with("<p>一行目<br />"), "{rendered}");
-        assert_eq!(
-            rendered.matches("<p>").count(),
-            1,
-            "{}\n{rendered}",
-            c.markdown
-        );
-        for text in [
-            "# 見出しではない",
-            "- 箇条書きでもない",
-            "1. 番号もない",
-            "&gt; 引用でもない",
-        ] {
-            assert!(rendered.contains(text), "{text}: {rendered}");
-        }
-    }
-
-    #[test]
-    fn a_gist_script_becomes_its_page() {
-        let none = |_: &str| None;
-        let html = "<p>例:</p><script src=\"https://gist.github.com/someone/0123abcd.js\"></script><cite class=\"hatena-citation\"><a href=\"https://gist.github.com/someone/0123abcd\">gist.github.com</a></cite>";
-        let c = to_markdown(
-            html,
-            &Options {
-                link: &none,
-                image: &none,
-            },
-        );
-        assert!(
-            c.markdown
-                .contains("\nhttps://gist.github.com/someone/0123abcd\n"),
-            "{}",
-            c.markdown
-        );
-        assert_eq!(c.scripts_removed, 1);
-    }
-
-    #[test]
-    fn a_body_nested_too_deep_is_kept_without_scripts() {
-        assert_eq!(
-            nesting_depth("<p>a<br>b<img src=x /></p><!-- <div><div> --><div><span>x</span></div>"),
-            2
-        );
-        let deep = format!(
-            "{}x<script>alert(1)</script>{}",
-            "<div>".repeat(50_000),
-            "</div>".repeat(50_000)
-        );
-        let none = |_: &str| None;
-        let c = to_markdown(
-            &deep,
-            &Options {
-                link: &none,
-                image: &none,
-            },
-        );
-        assert_eq!(c.scripts_removed, 1);
-        assert!(!c.markdown.contains("script"));
-        assert!(c.markdown.starts_with("<div><div>"));
-        assert_eq!(c.warnings.len(), 1);
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -1415,6 +1332,55 @@ mod tests {
         let mut out = String::new();
         pulldown_cmark::html::push_html(&mut out, Parser::new_ext(md, pulldown_options()));
         out
+    }
+
+    #[test]
+    fn a_body_nested_too_deep_is_kept_without_scripts() {
+        assert_eq!(
+            nesting_depth("<p>a<br>b<img src=x /></p><!-- <div><div> --><div><span>x</span></div>"),
+            2
+        );
+        let deep = format!(
+            "{}x<script>alert(1)</script>{}",
+            "<div>".repeat(50_000),
+            "</div>".repeat(50_000)
+        );
+        let c = conv(&deep);
+        assert_eq!(c.scripts_removed, 1);
+        assert!(!c.markdown.contains("script"));
+        assert!(c.markdown.starts_with("<div><div>"));
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn block_markers_after_a_line_break_stay_text() {
+        let html = "<p>一行目<br />\n# 見出しではない<br />\n- 箇条書きでもない<br />\n1. 番号もない<br />\n> 引用でもない<br />\n```\n</p>";
+        let markdown = md(html);
+        let rendered = render(&markdown);
+        assert!(rendered.starts_with("<p>一行目<br />"), "{rendered}");
+        assert_eq!(rendered.matches("<p>").count(), 1, "{markdown}\n{rendered}");
+        for text in [
+            "# 見出しではない",
+            "- 箇条書きでもない",
+            "1. 番号もない",
+            "&gt; 引用でもない",
+        ] {
+            assert!(rendered.contains(text), "{text}: {rendered}");
+        }
+    }
+
+    #[test]
+    fn a_gist_script_becomes_its_page() {
+        let c = conv(
+            "<p>例:</p><script src=\"https://gist.github.com/someone/0123abcd.js\"></script><cite class=\"hatena-citation\"><a href=\"https://gist.github.com/someone/0123abcd\">gist.github.com</a></cite>",
+        );
+        assert!(
+            c.markdown
+                .contains("\nhttps://gist.github.com/someone/0123abcd\n"),
+            "{}",
+            c.markdown
+        );
+        assert_eq!(c.scripts_removed, 1);
     }
 
     #[test]
