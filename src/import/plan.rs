@@ -190,14 +190,22 @@ pub fn place(
         .iter()
         .map(|e| existing.get(&e.id).cloned())
         .collect();
-    // Slugs taken, per folder: first by the files earlier imports wrote.
-    let mut taken: BTreeSet<(String, String)> = BTreeSet::new();
+    // Slugs taken, per folder (and per day when the URL has the date, so
+    // `/2020/01/02/120000/` and `/2020/01/03/120000/` may both be): first by the
+    // files earlier imports wrote.
+    let day_of = |date: Option<DateTime<FixedOffset>>| {
+        if dated_permalink {
+            date.map(|d| d.format("%Y-%m-%d").to_string())
+        } else {
+            None
+        }
+    };
+    let mut taken: BTreeSet<(String, Option<String>, String)> = BTreeSet::new();
     for stem in stems.iter().flatten() {
         let (dir, name) = stem.rsplit_once('/').unwrap_or(("", stem));
-        taken.insert((
-            dir.to_string(),
-            slug_of_name(name, site.config.urls).to_string(),
-        ));
+        let slug = slug_of_name(name, site.config.urls);
+        let day = (dated_permalink && slug.len() < name.len()).then(|| name[..10].to_string());
+        taken.insert((dir.to_string(), day, slug.to_string()));
     }
     // Then the new entries, oldest first, so a later export adding entries does
     // not shift which one gets `-2`.
@@ -214,7 +222,7 @@ pub fn place(
         let base_slug = base_slug(entry, dated_permalink);
         let mut slug = base_slug.clone();
         let mut n = 1;
-        while !taken.insert((dir.clone(), slug.clone())) {
+        while !taken.insert((dir.clone(), day_of(dates[i]), slug.clone())) {
             n += 1;
             slug = format!("{base_slug}-{n}");
         }
@@ -355,6 +363,48 @@ mod tests {
             NaiveDateTime::parse_from_str("2020-01-02 00:05:00", "%Y-%m-%d %H:%M:%S").unwrap();
         let d = in_zone(local, chrono_tz::Asia::Tokyo).unwrap();
         assert_eq!(d.to_rfc3339(), "2020-01-02T00:05:00+09:00");
+    }
+
+    #[test]
+    fn the_same_time_on_two_days_needs_no_suffix_under_a_dated_permalink() {
+        let site = Site::with_defaults(std::path::Path::new("/nonexistent"));
+        let entry = |position: usize, basename: &str, date: &str| {
+            let mut e = ImportedEntry::new(EntryKind::Post, position);
+            e.title = "日記".into();
+            e.basename = basename.into();
+            e.id = format!("mt:{basename}");
+            e.date = NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M:%S").ok();
+            e
+        };
+        let export = Export {
+            origin: Origin::MovableType,
+            entries: vec![
+                entry(1, "2020/01/03/120000", "2020-01-03 12:00:00"),
+                entry(2, "2020/01/02/120000", "2020-01-02 12:00:00"),
+                entry(3, "2020/01/02/120000/", "2020-01-02 12:00:00"),
+            ],
+            base_url: None,
+            dropped_comments: 0,
+            skipped: Vec::new(),
+        };
+        let stems: Vec<String> = place(
+            &site,
+            &export,
+            chrono_tz::Asia::Tokyo,
+            None,
+            &HashMap::new(),
+        )
+        .into_iter()
+        .map(|p| p.stem)
+        .collect();
+        assert_eq!(
+            stems,
+            [
+                "content/posts/2020-01-03-120000",
+                "content/posts/2020-01-02-120000",
+                "content/posts/2020-01-02-120000-2"
+            ]
+        );
     }
 
     #[test]
