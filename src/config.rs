@@ -522,17 +522,55 @@ fn largest_section(root: &Path) -> Option<String> {
 
 pub fn parse_config(text: &str, path: &Path) -> Result<SiteConfig> {
     toml::from_str::<SiteConfig>(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| format!(":{}", line_of_offset(text, s.start)))
-            .unwrap_or_default();
-        anyhow!(
-            "{}{}: {}",
-            path.display(),
-            line,
-            e.message().trim().replace('\n', " ")
-        )
+        let line = e.span().map(|s| line_of_offset(text, s.start));
+        let message = e.message().trim().replace('\n', " ");
+        let message = match line.and_then(|l| misplaced_key(text, l, &message)) {
+            Some(better) => better,
+            None => message,
+        };
+        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+        anyhow!("{}{at}: {message}", path.display())
     })
+}
+
+/// A key TOML put in a table because it was written below the table's header
+/// (`theme = "x"` appended after `[related]`): say which table it fell into and,
+/// when it is a top-level setting, to move it above that header.
+fn misplaced_key(text: &str, line: usize, message: &str) -> Option<String> {
+    let key = message.strip_prefix("unknown field `")?.split('`').next()?;
+    let table = text
+        .lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            (l.starts_with('[') && !l.starts_with("[["))
+                .then(|| l.split(']').next().unwrap_or(l).trim_start_matches('['))
+        })
+        .last()?
+        .trim()
+        .to_string();
+    if top_level_keys().iter().any(|k| k == key) {
+        Some(format!(
+            "`{key}` is a top-level setting but sits in the [{table}] table (every key below a `[{table}]` line belongs to it); move the `{key} = …` line above `[{table}]`"
+        ))
+    } else {
+        Some(format!("in the [{table}] table: {message}"))
+    }
+}
+
+/// The top-level keys of site.toml, as the settings type itself lists them.
+fn top_level_keys() -> Vec<String> {
+    let probe = toml::from_str::<SiteConfig>("enishi_probe_unknown_key = 1\n");
+    let message = match probe {
+        Err(e) => e.message().to_string(),
+        Ok(_) => return Vec::new(),
+    };
+    message
+        .split('`')
+        .skip(3)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
 fn split_base_url(url: &str) -> Option<(String, String)> {
@@ -567,6 +605,37 @@ mod tests {
             Some(("https://example.com/blog/".into(), "/blog".into()))
         );
         assert_eq!(split_base_url("ftp://example.com"), None);
+    }
+
+    #[test]
+    fn a_key_below_a_table_header_is_said_to_be_in_that_table() {
+        let err = parse_config(
+            "title = \"x\"\n\n[related]\ncount = 5\ntheme = \"mine\"\n",
+            Path::new("site.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(
+                "site.toml:5: `theme` is a top-level setting but sits in the [related] table"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("move the `theme = …` line above `[related]`"),
+            "{err}"
+        );
+        let err = parse_config(
+            "title = \"x\"\n[links]\ntimeot = 1\n",
+            Path::new("site.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("site.toml:3: in the [links] table: unknown field `timeot`"),
+            "{err}"
+        );
+        assert!(top_level_keys().iter().any(|k| k == "base_url"));
     }
 
     #[test]

@@ -122,8 +122,12 @@ enum Command {
         /// The site folder, holding site.toml.
         #[arg(long, short, default_value = ".")]
         source: PathBuf,
-        /// Rebuild on every change and reload the browser.
-        #[arg(long, short)]
+        /// Serve what was built once; do not watch files, rebuild or reload
+        /// (watching is the default, as with `hugo server`).
+        #[arg(long, conflicts_with = "watch")]
+        no_watch: bool,
+        /// Watch, rebuild and reload (the default; kept so older scripts still run).
+        #[arg(long, short, hide = true)]
         watch: bool,
         /// The port to listen on (0 picks a free one).
         #[arg(long, short, default_value_t = 1313)]
@@ -276,7 +280,8 @@ fn main() -> ExitCode {
         } => card(source, &url, json, links.mode()),
         Command::Serve {
             source,
-            watch,
+            no_watch,
+            watch: _,
             port,
             bind,
             drafts: _,
@@ -287,7 +292,7 @@ fn main() -> ExitCode {
             bind,
             port,
             drafts: !no_drafts,
-            watch,
+            watch: !no_watch,
             open,
         }),
         Command::Init { dir } => init(dir),
@@ -488,8 +493,13 @@ fn init(dir: PathBuf) -> Result<()> {
 
 fn new_post(source: PathBuf, title: &str, slug: Option<&str>) -> Result<()> {
     let site = Site::load(&source, None)?;
-    let path = scaffold::new_post(&site, title, slug, chrono::Utc::now())?;
-    println!("created {}", path.display());
+    let made = scaffold::new_post(&site, title, slug, chrono::Utc::now())?;
+    println!("created {} (a draft)", made.path.display());
+    if let Some(slug) = made.made_up_slug {
+        println!(
+            "  its URL slug is {slug}: the title has no ASCII letters to make one from (pass --slug NAME to choose it)"
+        );
+    }
     Ok(())
 }
 

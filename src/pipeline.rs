@@ -483,6 +483,36 @@ pub fn generate(
 }
 
 /// [`generate`], also handing back the open cache (for the write stage's manifest).
+/// The address `enishi init` writes is a placeholder: feeds, canonical links and
+/// share images built with it point at someone else's domain.
+fn example_base_url(site: &Site) -> Option<Warning> {
+    let host = url::Url::parse(&site.configured_base_url)
+        .ok()?
+        .host_str()?
+        .to_ascii_lowercase();
+    let placeholder = ["example.com", "example.org", "example.net"]
+        .iter()
+        .any(|e| host == *e || host.ends_with(&format!(".{e}")));
+    let file = site.config_files.first()?;
+    let shown = crate::util::display_rel(&site.root, file);
+    let line = std::fs::read_to_string(file).ok().and_then(|t| {
+        t.lines()
+            .position(|l| l.trim_start().to_ascii_lowercase().starts_with("base"))
+            .map(|i| i + 1)
+    });
+    placeholder.then(|| {
+        Warning::new(
+            WarningKind::Content,
+            &shown,
+            line,
+            format!(
+                "base_url is still the example address {}: feeds, canonical links and share images point there (set it to your blog's address)",
+                site.configured_base_url
+            ),
+        )
+    })
+}
+
 fn generate_with(
     opts: &BuildOptions,
     warm: Option<&mut Warm>,
@@ -505,6 +535,9 @@ fn generate_with(
         ..
     } = related;
     crate::util::return_freed_memory();
+    if let Some(warning) = example_base_url(&site) {
+        reporter.warn(warning);
+    }
     let theme = Theme::resolve(&site)?;
     let renderer = Renderer::new(&site, theme.clone());
     // Started only if something is fetched.

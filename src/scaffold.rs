@@ -42,7 +42,7 @@ pub fn init(dir: &Path, now: DateTime<Utc>) -> Result<Vec<PathBuf>> {
                 .join(POSTS_DIR)
                 .join(format!("{date}-hello.md")),
             format!(
-                "---\ntitle: \"はじめての投稿\"\ndate: {}\ntags: [お知らせ]\ncategories: [日記]\n---\n\n\
+                "---\ntitle: \"Enishi でブログを始めました\"\ndate: {}\ntags: [お知らせ]\ncategories: [日記]\n---\n\n\
                  Enishi でブログを始めました。`content/posts/` に Markdown を置くと記事になります。\n\n\
                  ## 書き方\n\n\
                  - 見出し、リスト、表、脚注が使えます\n\
@@ -73,18 +73,28 @@ pub fn init(dir: &Path, now: DateTime<Utc>) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// What `new post` made.
+pub struct NewPost {
+    pub path: PathBuf,
+    /// The slug, when it was made up because the title gives no ASCII one.
+    pub made_up_slug: Option<String>,
+}
+
 /// Creates `content/posts/<date>-<slug>.md`. Without `--slug`, an ASCII title is
-/// slugified; a Japanese title gets `post-<short id>` so the URL stays readable.
+/// slugified; a Japanese title gets `post-<short hash of the title>`, so the URL
+/// stays readable and the same title twice names the same file (refused, never a
+/// silent second post).
 pub fn new_post(
     site: &Site,
     title: &str,
     slug: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<PathBuf> {
+) -> Result<NewPost> {
     let title = title.trim();
     if title.is_empty() {
         return Err(anyhow!("the title is empty (enishi new post \"タイトル\")"));
     }
+    let mut made_up = false;
     let slug = match slug {
         Some(s) => {
             let s = slugify(s);
@@ -100,10 +110,8 @@ pub fn new_post(
             if !s.is_empty() && s.is_ascii() {
                 s
             } else {
-                let id = blake3::hash(
-                    format!("{title}\0{}", now.timestamp_nanos_opt().unwrap_or(0)).as_bytes(),
-                )
-                .to_hex();
+                made_up = true;
+                let id = blake3::hash(title.as_bytes()).to_hex();
                 format!("post-{}", &id[..6])
             }
         }
@@ -118,7 +126,7 @@ pub fn new_post(
     let path = site.root.join(CONTENT_DIR).join(section).join(&name);
     if path.exists() {
         return Err(anyhow!(
-            "{}: already exists (pass a different --slug)",
+            "{}: already exists, and is left as it is (pass --slug NAME for a new post of the same title)",
             crate::util::display_rel(&site.root, &path)
         ));
     }
@@ -133,6 +141,16 @@ pub fn new_post(
             .fixed_offset()
             .to_rfc3339_opts(SecondsFormat::Secs, true)
     );
-    std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(path)
+    // `create_new`: a file that appeared since the check above is not overwritten either.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(NewPost {
+        path,
+        made_up_slug: made_up.then_some(slug),
+    })
 }

@@ -160,8 +160,26 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
                 }
             }
             "slug" => fm.slug = scalar_string(&value).filter(|s| !s.trim().is_empty()),
-            "tags" => fm.tags = string_list(&value),
-            "categories" => fm.categories = string_list(&value),
+            "tags" | "categories" => {
+                // Hugo keeps `tags: 日記, Rust` as one tag; so do we, saying so.
+                if let Value::String(one) = &value
+                    && one.contains([',', '、', '，'])
+                {
+                    fm.problems.push((
+                        key_line(split, &raw_key),
+                        format!(
+                            "{raw_key}: {one:?} is one term, as in Hugo; for several, write a list: {raw_key}: [{}]",
+                            one.split([',', '、', '，']).map(str::trim).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                let list = string_list(&value);
+                if key == "tags" {
+                    fm.tags = list;
+                } else {
+                    fm.categories = list;
+                }
+            }
             "description" => fm.description = scalar_string(&value).filter(|s| !s.is_empty()),
             "summary" => fm.summary = scalar_string(&value).filter(|s| !s.is_empty()),
             "images" | "image" => {

@@ -190,20 +190,29 @@ fn transform<'a>(
     let mut pieces: Vec<Piece<'a>> = Vec::new();
     let mut in_code_block = false;
     let emoji = source.emoji;
-    let mut iter =
-        Parser::new_ext(markdown, options())
-            .into_offset_iter()
-            .map(move |(event, range)| {
-                match &event {
-                    Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
-                    Event::End(TagEnd::CodeBlock) => in_code_block = false,
-                    Event::Text(t) if emoji && !in_code_block && t.contains(':') => {
-                        return (Event::Text(emojify(t).into()), range);
-                    }
-                    _ => {}
+    let mut events: Vec<(Event<'a>, std::ops::Range<usize>)> = Parser::new_ext(markdown, options())
+        .into_offset_iter()
+        .map(move |(event, range)| {
+            match &event {
+                Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+                Event::End(TagEnd::CodeBlock) => in_code_block = false,
+                Event::Text(t) if emoji && !in_code_block && t.contains(':') => {
+                    return (Event::Text(emojify(t).into()), range);
                 }
-                (event, range)
-            });
+                _ => {}
+            }
+            (event, range)
+        })
+        .collect();
+    join_east_asian_lines(&mut events);
+    // References are numbered in the order they appear.
+    let mut footnotes = Footnotes::default();
+    for (event, _) in events.iter_mut() {
+        if let Event::FootnoteReference(label) = event {
+            *event = Event::InlineHtml(footnotes.reference(label).into());
+        }
+    }
+    let mut iter = events.into_iter();
     // Depth of open block containers (lists, quotes, footnotes, tables): a URL-only
     // paragraph inside one stays an ordinary link.
     let mut container_depth = 0usize;
@@ -249,6 +258,16 @@ fn transform<'a>(
                 })));
                 pieces.extend(inner.into_iter().map(Piece::Event));
                 pieces.push(Piece::Event(Event::End(TagEnd::Heading(level))));
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                let mut inner = Vec::new();
+                for (e, _) in iter.by_ref() {
+                    if matches!(e, Event::End(TagEnd::FootnoteDefinition)) {
+                        break;
+                    }
+                    inner.push(e);
+                }
+                footnotes.define(label.to_string(), inner);
             }
             Event::Start(Tag::CodeBlock(kind)) => {
                 let lang = match &kind {
@@ -328,7 +347,161 @@ fn transform<'a>(
             }
         }
     }
+    for event in footnotes.section() {
+        collect(&event, source.tokens(), text, out, &mut in_image);
+        pieces.push(Piece::Event(event));
+    }
     pieces
+}
+
+/// Footnotes as readers expect them: references numbered in the order they
+/// are first made, every definition gathered at the end in one
+/// `<section class="footnotes">` with a link back, and ids of their own
+/// (`fn-1`, `fnref-1`) that cannot collide with a heading's.
+#[derive(Default)]
+struct Footnotes<'a> {
+    /// Labels in the order of their first reference: the index + 1 is the number.
+    order: Vec<String>,
+    /// How many times each label was referenced (for `fnref-1-2` ids).
+    uses: HashMap<String, usize>,
+    definitions: HashMap<String, Vec<Event<'a>>>,
+}
+
+impl<'a> Footnotes<'a> {
+    fn number(&mut self, label: &str) -> usize {
+        match self.order.iter().position(|l| l == label) {
+            Some(i) => i + 1,
+            None => {
+                self.order.push(label.to_string());
+                self.order.len()
+            }
+        }
+    }
+
+    fn reference(&mut self, label: &str) -> String {
+        let n = self.number(label);
+        let uses = self.uses.entry(label.to_string()).or_default();
+        *uses += 1;
+        let id = if *uses == 1 {
+            format!("fnref-{n}")
+        } else {
+            format!("fnref-{n}-{uses}")
+        };
+        format!(
+            "<sup class=\"footnote-ref\"><a href=\"#fn-{n}\" id=\"{id}\" role=\"doc-noteref\">{n}</a></sup>"
+        )
+    }
+
+    fn define(&mut self, label: String, events: Vec<Event<'a>>) {
+        self.definitions.entry(label).or_insert(events);
+    }
+
+    /// The section of every definition, referenced ones first in reference order.
+    fn section(mut self) -> Vec<Event<'a>> {
+        let mut unreferenced: Vec<String> = self
+            .definitions
+            .keys()
+            .filter(|l| !self.order.contains(l))
+            .cloned()
+            .collect();
+        unreferenced.sort();
+        for label in unreferenced {
+            self.number(&label);
+        }
+        if self.definitions.is_empty() {
+            return Vec::new();
+        }
+        let mut out = vec![Event::Html(
+            "<section class=\"footnotes\" role=\"doc-endnotes\">\n<hr>\n<ol>\n".into(),
+        )];
+        for (i, label) in self.order.iter().enumerate() {
+            let n = i + 1;
+            let Some(mut body) = self.definitions.remove(label) else {
+                continue;
+            };
+            out.push(Event::Html(format!("<li id=\"fn-{n}\">\n").into()));
+            let back = match self.uses.get(label).copied().unwrap_or(0) {
+                0 => String::new(),
+                uses => (1..=uses)
+                    .map(|k| {
+                        let id = if k == 1 { format!("fnref-{n}") } else { format!("fnref-{n}-{k}") };
+                        format!(" <a href=\"#{id}\" class=\"footnote-backref\" role=\"doc-backlink\" aria-label=\"本文の{n}に戻る\">↩</a>")
+                    })
+                    .collect(),
+            };
+            // The link back goes at the end of the definition's last paragraph.
+            match body
+                .iter()
+                .rposition(|e| matches!(e, Event::End(TagEnd::Paragraph)))
+            {
+                Some(at) => body.insert(at, Event::Html(back.into())),
+                None => body.push(Event::Html(back.into())),
+            }
+            out.extend(body);
+            out.push(Event::Html("</li>\n".into()));
+        }
+        out.push(Event::Html("</ol>\n</section>\n".into()));
+        out
+    }
+}
+
+/// A line break inside a paragraph joins Japanese (and Chinese) text with
+/// nothing, as it was written to be read: 「巡りました。観光客」, not
+/// 「巡りました。 観光客」. Between Latin words it stays a space. The rule is
+/// Hugo's `eastAsianLineBreaks`: nothing when the character on either side is
+/// East Asian (kana, kanji, full-width punctuation); Hangul keeps its spaces.
+fn join_east_asian_lines(events: &mut [(Event<'_>, std::ops::Range<usize>)]) {
+    for i in 0..events.len() {
+        if !matches!(events[i].0, Event::SoftBreak) {
+            continue;
+        }
+        let before = events[..i]
+            .iter()
+            .rev()
+            .find_map(|(e, _)| edge_char(e, true));
+        let after = events[i + 1..]
+            .iter()
+            .find_map(|(e, _)| edge_char(e, false));
+        let joined = matches!(before, Some(Some(c)) if is_east_asian(c))
+            || matches!(after, Some(Some(c)) if is_east_asian(c));
+        if joined {
+            events[i].0 = Event::Text(CowStr::Borrowed(""));
+        }
+    }
+}
+
+/// The character a text event ends (`last`) or starts with; `Some(None)` for an
+/// event that stops the search (a break, an image, a block); None to look past
+/// it (inline tags opening and closing).
+fn edge_char(event: &Event, last: bool) -> Option<Option<char>> {
+    match event {
+        Event::Text(t) | Event::Code(t) if !t.is_empty() => Some(if last {
+            t.chars().next_back()
+        } else {
+            t.chars().next()
+        }),
+        Event::Text(_) => None,
+        Event::Start(Tag::Emphasis | Tag::Strong | Tag::Strikethrough | Tag::Link { .. })
+        | Event::End(TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link) => {
+            None
+        }
+        _ => Some(None),
+    }
+}
+
+/// Kana, kanji and the full-width forms and punctuation of Japanese and Chinese.
+fn is_east_asian(c: char) -> bool {
+    matches!(c,
+        '\u{3000}'..='\u{303F}'   // CJK symbols and punctuation 、。「」
+        | '\u{3040}'..='\u{30FF}' // hiragana, katakana
+        | '\u{31F0}'..='\u{31FF}' // katakana extensions
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
+        | '\u{FE30}'..='\u{FE4F}' // CJK compatibility forms
+        | '\u{FF00}'..='\u{FFEF}' // full-width and half-width forms
+        | '\u{20000}'..='\u{3FFFF}' // extensions B and later
+    )
 }
 
 /// Gathers analysis text and images from an inline event; shortcode tokens count
@@ -529,6 +702,61 @@ mod tests {
                 Segment::Card { url, .. } => format!("[card {url}]"),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_line_break_in_japanese_joins_without_a_space() {
+        let md = "京都を巡りました。\n観光客が多く、\n**とても**賑やか。\nThen we\nwent home.\n日本語と\nEnglish の間、\n한국어\n문장\n\n<!--more-->\n\n続き\n";
+        let r = render(md, 1);
+        let h = html(&r);
+        assert!(
+            h.contains("京都を巡りました。観光客が多く、<strong>とても</strong>賑やか。"),
+            "{h}"
+        );
+        assert!(h.contains("Then we\nwent home."), "{h}");
+        assert!(
+            h.contains("日本語とEnglish の間、한국어"),
+            "either side East Asian: {h}"
+        );
+        assert!(h.contains("한국어\n문장"), "Hangul keeps its break: {h}");
+        assert!(
+            r.text
+                .contains("巡りました。観光客が多く、とても賑やか。Then we went home."),
+            "{}",
+            r.text
+        );
+        let summary = r.summary_text.unwrap();
+        assert!(summary.starts_with("京都を巡りました。観光客"), "{summary}");
+    }
+
+    #[test]
+    fn footnotes_gather_at_the_end_with_links_back() {
+        let md = "# 注の例\n\n本文[^b]と別の注[^a]、もう一度[^b]。\n\n[^a]: 注A。\n\n[^b]: 注B。\n\n後の段落。\n";
+        let h = html(&render(md, 1));
+        let body_end = h.find("<section class=\"footnotes\"").expect(&h);
+        assert!(
+            h[..body_end].contains("後の段落。"),
+            "definitions are not where they were written: {h}"
+        );
+        assert!(
+            h.contains("<a href=\"#fn-1\" id=\"fnref-1\""),
+            "[^b] is referenced first: {h}"
+        );
+        assert!(h.contains("<a href=\"#fn-2\" id=\"fnref-2\""), "{h}");
+        assert!(h.contains("<a href=\"#fn-1\" id=\"fnref-1-2\""), "{h}");
+        let section = &h[body_end..];
+        let first = section.find("<li id=\"fn-1\">").unwrap();
+        let second = section.find("<li id=\"fn-2\">").unwrap();
+        assert!(
+            first < second && section[first..second].contains("注B。"),
+            "{section}"
+        );
+        assert!(
+            section.contains("注B。 <a href=\"#fnref-1\" class=\"footnote-backref\""),
+            "{section}"
+        );
+        assert!(section.contains("<a href=\"#fnref-1-2\""), "{section}");
+        assert!(!h.contains("id=\"1\""), "no bare numeric ids: {h}");
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub(super) async fn file_handler(State(shared): State<Arc<Shared>>, uri: Uri) ->
     };
     for c in &candidates {
         if let Some(asset) = snapshot.files.get(c) {
-            return respond(StatusCode::OK, c, asset).await;
+            return respond(StatusCode::OK, c, asset, shared.reload_script.as_deref()).await;
         }
     }
     // `/2024/05/26/a` → `/2024/05/26/a/` when that is a page, as a static host does.
@@ -108,12 +108,25 @@ pub(super) async fn file_handler(State(shared): State<Arc<Shared>>, uri: Uri) ->
         return response;
     }
     match snapshot.files.get("404.html") {
-        Some(page) => respond(StatusCode::NOT_FOUND, "404.html", page).await,
+        Some(page) => {
+            respond(
+                StatusCode::NOT_FOUND,
+                "404.html",
+                page,
+                shared.reload_script.as_deref(),
+            )
+            .await
+        }
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 
-async fn respond(status: StatusCode, path: &str, asset: &Asset) -> Response {
+async fn respond(
+    status: StatusCode,
+    path: &str,
+    asset: &Asset,
+    reload_script: Option<&str>,
+) -> Response {
     let bytes: Vec<u8> = match asset {
         Asset::Bytes(b) => b.as_ref().clone(),
         Asset::Builtin(b) => b.to_vec(),
@@ -123,10 +136,9 @@ async fn respond(status: StatusCode, path: &str, asset: &Asset) -> Response {
         },
     };
     let content_type = content_type(path);
-    let body = if content_type.starts_with("text/html") {
-        inject_reload_script(bytes)
-    } else {
-        bytes
+    let body = match reload_script {
+        Some(script) if content_type.starts_with("text/html") => inject(bytes, script),
+        _ => bytes,
     };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -180,6 +192,7 @@ const RELOAD_SCRIPT: &str = r#"<script id="enishi-live-reload">
       link.after(next);
     }
   });
+  const text = __TEXT__;
   source.addEventListener("error", (e) => {
     if (!e.data) return;
     const { message } = JSON.parse(e.data);
@@ -187,11 +200,28 @@ const RELOAD_SCRIPT: &str = r#"<script id="enishi-live-reload">
     if (!box) {
       box = document.createElement("div");
       box.id = "enishi-error";
-      box.setAttribute("role", "alert");
-      box.style.cssText = "position:fixed;inset:0;z-index:2147483647;background:rgba(20,20,20,.92);color:#fff;font:15px/1.6 ui-monospace,monospace;padding:2rem;white-space:pre-wrap;overflow:auto";
+      box.setAttribute("role", "alertdialog");
+      box.setAttribute("aria-labelledby", "enishi-error-title");
+      box.style.cssText = "position:fixed;inset:0;z-index:2147483647;background:#1b1b1b;color:#f5f5f5;font:15px/1.6 ui-monospace,monospace;padding:2rem;overflow:auto";
       document.body.appendChild(box);
     }
-    box.textContent = "ビルドエラー (build error)\n\n" + message;
+    const title = document.createElement("h2");
+    title.id = "enishi-error-title";
+    title.textContent = text.title;
+    title.style.cssText = "margin:0 0 1rem;font-size:1.2rem;color:#ff8a80";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = text.close;
+    close.style.cssText = "position:absolute;top:1rem;right:1rem;font:inherit;padding:.3rem .9rem;background:#f5f5f5;color:#1b1b1b;border:0;border-radius:4px;cursor:pointer";
+    close.addEventListener("click", () => box.remove());
+    const body = document.createElement("pre");
+    body.textContent = message;
+    body.style.cssText = "white-space:pre-wrap;margin:0 0 1rem";
+    const hint = document.createElement("p");
+    hint.textContent = text.hint;
+    hint.style.cssText = "margin:0;color:#bdbdbd";
+    box.replaceChildren(title, close, body, hint);
+    close.focus();
   });
   source.addEventListener("warnings", (e) => {
     const { summary, warnings } = JSON.parse(e.data);
@@ -218,8 +248,19 @@ const RELOAD_SCRIPT: &str = r#"<script id="enishi-live-reload">
 })();
 </script>"#;
 
-fn inject_reload_script(html: Vec<u8>) -> Vec<u8> {
-    let script = RELOAD_SCRIPT.replace("__EVENTS_PATH__", EVENTS_PATH);
+/// The live-reload client for a site in `language` (its overlay's words).
+pub(super) fn reload_script(language: &str) -> String {
+    let text = if language.starts_with("ja") {
+        r#"{ title: "ビルドエラー", close: "閉じる", hint: "ファイルを直して保存すると、もう一度ビルドします。" }"#
+    } else {
+        r#"{ title: "Build error", close: "Close", hint: "Fix the file and save it to build again." }"#
+    };
+    RELOAD_SCRIPT
+        .replace("__EVENTS_PATH__", EVENTS_PATH)
+        .replace("__TEXT__", text)
+}
+
+fn inject(html: Vec<u8>, script: &str) -> Vec<u8> {
     let at = html
         .windows(7)
         .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))

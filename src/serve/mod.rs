@@ -1,5 +1,5 @@
-//! `enishi serve [--watch]`: the writing loop. The site is generated into memory
-//! (never into `public/`) and served over HTTP; with `--watch`, a save rebuilds what
+//! `enishi serve`: the writing loop. The site is generated into memory (never
+//! into `public/`) and served over HTTP; unless `--no-watch`, a save rebuilds what
 //! changed and the browser reloads through a Server-Sent Events stream.
 //!
 //! Threads: the HTTP server runs on a small tokio runtime; rebuilds run on the
@@ -7,6 +7,7 @@
 //! the cache lacks, so the network never blocks an edit. A finished rebuild swaps
 //! one `Arc` of files, so a request sees either the old site or the new one.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +23,7 @@ use tokio::sync::broadcast;
 use crate::config::{CONFIG_FILE, Site};
 use crate::enrich::Mode;
 use crate::pipeline::{self, BuildOptions, Uncached, Warm};
-use crate::report::{Reporter, WarningKind};
+use crate::report::{Reporter, Warning, WarningKind};
 pub use state::EVENTS_PATH;
 use state::{LiveEvent, Memory, Shared, Snapshot};
 
@@ -94,6 +95,9 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         error: RwLock::new(None),
         warnings: RwLock::new(Vec::new()),
         events,
+        reload_script: opts
+            .watch
+            .then(|| http::reload_script(&site.config.language)),
     });
     let mut warm = Warm::default();
     let config_names: Vec<std::ffi::OsString> = site
@@ -109,7 +113,7 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     } else {
         None
     };
-    let uncached = rebuild(&build_opts, &mut warm, &shared, &[]);
+    let uncached = rebuild(&build_opts, &mut warm, &shared, &[], Trigger::Start);
     spawn_fetch(&build_opts, uncached.unwrap_or_default(), &fetching, &tx);
     // From now on a save shows the text at once with the last related lists, and the
     // fresh lists follow (see `Warm::defer_related`).
@@ -137,32 +141,44 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         open_browser(&url);
     }
 
+    let mut seen = Seen::default();
     while let Ok(msg) = rx.recv() {
-        let mut changed = match msg {
+        let (mut changed, mut fetched) = match msg {
             Message::Shutdown => break,
-            Message::Fetched => Vec::new(),
-            Message::Changed(paths) => paths,
+            Message::Fetched => (Vec::new(), true),
+            Message::Changed(paths) => (paths, false),
         };
         // Collect the rest of the burst (editors write, rename and touch).
         let mut shutdown = false;
         while let Ok(more) = rx.recv_timeout(DEBOUNCE) {
             match more {
                 Message::Changed(paths) => changed.extend(paths),
-                Message::Fetched => {}
+                Message::Fetched => fetched = true,
                 Message::Shutdown => shutdown = true,
             }
         }
         if shutdown {
             break;
         }
+        // One rebuild per save: events whose files hold what they held at the
+        // last build (an editor's second write, a touch) change nothing.
+        let changed = seen.really_changed(changed);
+        if changed.is_empty() && !fetched {
+            continue;
+        }
         if changed.iter().any(|p| is_config(p, &config_names)) {
             // Settings change how every file is parsed: start cold.
             warm = Warm::default();
         }
-        let uncached = rebuild(&build_opts, &mut warm, &shared, &changed);
+        let trigger = if changed.is_empty() {
+            Trigger::Fetched
+        } else {
+            Trigger::Save
+        };
+        let uncached = rebuild(&build_opts, &mut warm, &shared, &changed, trigger);
         if uncached.is_some() && warm.related_stale {
             warm.defer_related = false;
-            rebuild(&build_opts, &mut warm, &shared, &[]);
+            rebuild(&build_opts, &mut warm, &shared, &[], Trigger::Related);
             warm.defer_related = true;
         }
         spawn_fetch(&build_opts, uncached.unwrap_or_default(), &fetching, &tx);
@@ -174,6 +190,44 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     Ok(())
 }
 
+/// Why a build runs; a build that follows another for the same save (fresh
+/// related lists, fetched cards) prints only what is new.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Start,
+    Save,
+    Related,
+    Fetched,
+}
+
+/// What each changed file held when it was last seen, so a burst of events that
+/// changes no file's bytes makes no rebuild.
+#[derive(Default)]
+struct Seen(HashMap<PathBuf, Option<blake3::Hash>>);
+
+impl Seen {
+    fn really_changed(&mut self, paths: Vec<PathBuf>) -> Vec<PathBuf> {
+        paths
+            .into_iter()
+            .filter(|p| {
+                let now = content_hash(p);
+                self.0.insert(p.clone(), now) != Some(now)
+            })
+            .collect()
+    }
+}
+
+/// A file's bytes' hash (its size and time when large); None for a folder or a
+/// file that is gone.
+fn content_hash(path: &Path) -> Option<blake3::Hash> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    if meta.len() > 8 * 1024 * 1024 {
+        let stamp = format!("{}:{:?}", meta.len(), meta.modified().ok());
+        return Some(blake3::hash(stamp.as_bytes()));
+    }
+    std::fs::read(path).ok().map(|b| blake3::hash(&b))
+}
+
 /// Builds into memory; on success swaps the files in and tells the browsers.
 /// Returns what the cache lacked, for the background fetcher (None if it failed).
 fn rebuild(
@@ -181,6 +235,7 @@ fn rebuild(
     warm: &mut Warm,
     shared: &Shared,
     changed: &[PathBuf],
+    trigger: Trigger,
 ) -> Option<Uncached> {
     let started = Instant::now();
     let css_only = !changed.is_empty()
@@ -219,7 +274,16 @@ fn rebuild(
         .write()
         .map(|mut e| e.take().is_some())
         .unwrap_or(false);
-    for w in &report.warnings {
+    // Each warning once per save: a follow-up build says only what is new.
+    let before: Vec<Warning> = match trigger {
+        Trigger::Related | Trigger::Fetched => shared
+            .warnings
+            .read()
+            .map(|w| w.clone())
+            .unwrap_or_default(),
+        Trigger::Start | Trigger::Save => Vec::new(),
+    };
+    for w in report.warnings.iter().filter(|w| !before.contains(w)) {
         eprintln!("warning: {w}");
     }
     let event = if was_broken {
@@ -237,6 +301,13 @@ fn rebuild(
             report.pages,
             started.elapsed().as_millis()
         );
+    } else if trigger == Trigger::Related {
+        if report.written.changed() > 0 {
+            println!(
+                "related posts updated in {} ms",
+                started.elapsed().as_millis()
+            );
+        }
     } else {
         println!(
             "rebuilt in {} ms: {} files changed{}",

@@ -38,6 +38,9 @@ pub(super) struct Shared {
     /// The last good build's warnings, shown to pages opened later.
     pub warnings: RwLock<Vec<Warning>>,
     pub events: broadcast::Sender<LiveEvent>,
+    /// The live-reload client put into every page; None without watching, when
+    /// nothing would ever be sent to it.
+    pub reload_script: Option<String>,
 }
 
 /// One served file.

@@ -253,7 +253,16 @@ fn markdown_extensions_render() {
     assert_eq!(select(&doc, ".post-body table td").len(), 2);
     assert_eq!(text_of(&doc, ".post-body del"), "取り消し");
     assert_eq!(select(&doc, ".post-body input[type=checkbox]").len(), 2);
-    assert_eq!(text_of(&doc, ".footnote-definition p"), "脚注の本文。");
+    assert!(text_of(&doc, ".footnotes li#fn-1 p").starts_with("脚注の本文。"));
+    assert_eq!(attr(&doc, ".post-body sup.footnote-ref a", "href"), "#fn-1");
+    assert_eq!(
+        attr(&doc, ".footnotes a.footnote-backref", "href"),
+        "#fnref-1"
+    );
+    assert!(
+        select(&doc, "#fnref-1").len() == 1,
+        "the link back lands on the reference"
+    );
     assert_eq!(text_of(&doc, "div.raw"), "生の HTML");
 }
 
@@ -428,7 +437,11 @@ fn init_creates_a_site_that_builds_with_the_builtin_theme() {
     let index = scraper::Html::parse_document(
         &std::fs::read_to_string(target.join("public/index.html")).unwrap(),
     );
-    assert_eq!(text_of(&index, ".post-item-title a"), "はじめての投稿");
+    assert_eq!(
+        text_of(&index, ".post-item-title a"),
+        "Enishi でブログを始めました",
+        "not the title the README's next command gives a post"
+    );
     assert!(target.join("public/css/style.css").is_file());
     assert!(target.join("public/about/index.html").is_file());
 }
@@ -463,10 +476,58 @@ fn new_post_creates_a_draft_with_a_readable_slug() {
     assert!(names.iter().any(|n| n.ends_with("-hello-world.md")));
     assert!(names.iter().any(|n| n.ends_with("-my-slug.md")));
     assert!(names.iter().any(|n| n.contains("-post-")));
+    // The same title again names the same file: refused, the first left alone.
+    let first = std::fs::read_dir(site.root().join("content/posts"))
+        .unwrap()
+        .count();
+    let again = site.run(&["new", "post", "はじめての Rust"]);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("already exists, and is left as it is"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(site.root().join("content/posts"))
+            .unwrap()
+            .count(),
+        first
+    );
     // The new post is a draft: it builds only with --drafts.
     let mut opts = site.opts();
     opts.now = None;
     opts.drafts = true;
     let report = enishi::pipeline::build(&opts, &enishi::report::Reporter::quiet()).unwrap();
     assert_eq!(report.posts, 3);
+}
+
+#[test]
+fn a_line_break_joins_japanese_and_spaces_english_everywhere() {
+    let site = TestSite::new();
+    site.post(
+        "kyoto",
+        "title: 京都\ndate: 2024-01-01",
+        "京都を巡りました。\n観光客が多かった。\nWe walked\nall day.\n",
+    );
+    site.build();
+    let joined = "京都を巡りました。観光客が多かった。";
+    let page = site.html("2024/01/01/kyoto/index.html");
+    let body = text_of(&page, ".post-body");
+    assert!(body.contains(joined), "{body}");
+    assert!(body.contains("We walked\nall day."), "{body}");
+    let description = meta(&page, "description");
+    assert!(description.starts_with(joined), "{description}");
+    assert!(description.contains("We walked all day."), "{description}");
+    assert!(meta(&page, "og:description").starts_with(joined));
+    let index = site.html("index.html");
+    assert!(
+        text_of(&index, ".post-list").contains(joined),
+        "summary on the index"
+    );
+    let feed = site.read("feed.xml");
+    assert!(feed.contains(&format!("<summary>{joined}")), "{feed}");
+    assert!(
+        feed.contains(joined) && !feed.contains("巡りました。 観光客"),
+        "{feed}"
+    );
 }

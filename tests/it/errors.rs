@@ -210,3 +210,43 @@ fn unclosed_front_matter_and_missing_config() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_setting_written_below_a_table_is_said_to_be_in_it() {
+    let site = TestSite::with_config(&format!(
+        "{SITE_TOML}\n[related]\ncount = 5\ntheme = \"default\"\n"
+    ));
+    site.post("a", "title: a\ndate: 2024-01-01", "本文");
+    let out = site.run(&["build"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: site.toml:6: `theme` is a top-level setting but sits in the [related] table"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("move the `theme = …` line above `[related]`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tags_written_as_one_string_stay_one_tag_with_a_warning() {
+    let site = TestSite::new();
+    site.post("a", "title: a\ndate: 2024-01-01\ntags: 日記, Rust", "本文");
+    let report = site.build();
+    let warnings = warnings_text(&report);
+    assert!(
+        warnings.contains("content/posts/a.md:4: tags: \"日記, Rust\" is one term, as in Hugo; for several, write a list: tags: [日記, Rust]"),
+        "{warnings}"
+    );
+    let doc = site.html("2024/01/01/a/index.html");
+    assert_eq!(
+        select(&doc, "a[rel=tag]").len(),
+        1,
+        "still one tag, as Hugo makes it"
+    );
+}

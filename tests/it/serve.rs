@@ -1,4 +1,4 @@
-//! `enishi serve --watch`: the real binary on an ephemeral port, real HTTP requests,
+//! `enishi serve` (watching by default): the real binary on an ephemeral port, real HTTP requests,
 //! the real live-reload event stream, and one test in headless Chromium.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,13 +16,13 @@ struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     base: String,
-    _stdout: Receiver<String>,
+    stdout: Receiver<String>,
 }
 
 impl Server {
     fn start(site: &TestSite, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_enishi"))
-            .args(["serve", "--watch", "--port", "0"])
+            .args(["serve", "--port", "0"])
             .args(extra)
             .current_dir(site.root())
             .stdout(Stdio::piped())
@@ -49,8 +49,13 @@ impl Server {
         Server {
             child,
             base,
-            _stdout: rx,
+            stdout: rx,
         }
+    }
+
+    /// The lines printed since the last call.
+    fn printed(&self) -> Vec<String> {
+        self.stdout.try_iter().collect()
     }
 
     fn get(&self, path: &str) -> (u16, String, String) {
@@ -635,4 +640,60 @@ fn warnings_reach_open_pages_by_kind_and_clear_when_fixed() {
     );
     let cleared: serde_json::Value = serde_json::from_str(&events.wait_for("warnings")).unwrap();
     assert_eq!(cleared["warnings"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn serve_watches_by_default_and_one_save_is_one_rebuild() {
+    let site = blog();
+    let server = Server::start(&site, &[]);
+    let events = server.events();
+    let page = server.get("/").2;
+    assert!(page.contains("enishi-live-reload"));
+    assert!(
+        page.contains("ビルドエラー") && page.contains("閉じる"),
+        "the error overlay speaks the site's language and can be closed"
+    );
+    // A write of the same bytes (an editor touching the file) rebuilds nothing.
+    let path = site.root().join("content/posts/a.md");
+    std::fs::write(&path, std::fs::read(&path).unwrap()).unwrap();
+    events.assert_quiet(Duration::from_millis(800));
+    server.printed();
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
+        "保存した本文です。",
+    );
+    events.wait_for("reload");
+    assert!(
+        server
+            .get("/2024/01/02/a/")
+            .2
+            .contains("保存した本文です。")
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    let rebuilt: Vec<String> = server
+        .printed()
+        .into_iter()
+        .filter(|l| l.starts_with("rebuilt"))
+        .collect();
+    assert_eq!(rebuilt.len(), 1, "{rebuilt:?}");
+}
+
+#[test]
+fn no_watch_serves_what_was_built_without_the_reload_client() {
+    let site = blog();
+    let server = Server::start(&site, &["--no-watch"]);
+    let (status, _, body) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(
+        !body.contains("enishi-live-reload"),
+        "nothing would ever reload it"
+    );
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
+        "変えた本文です。",
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!server.get("/2024/01/02/a/").2.contains("変えた本文です。"));
 }
