@@ -202,14 +202,14 @@ mod tests {
 
     #[test]
     fn relative_links_and_images_become_full_urls() {
-        let html = r#"<p><a href="/tags/rust/">t</a> <a href="#fn-1">1</a> <img src="/images/a.png" alt=""> <img src="b.png" srcset="b.png 1x, /c.png 2x"> <a href="../other/?a=1&amp;b=2">o</a></p>"#;
+        let html = r##"<p><a href="/tags/rust/">t</a> <a href="#fn-1">1</a> <img src="/images/a.png" alt=""> <img src="b.png" srcset="b.png 1x, /c.png 2x"> <a href="../other/?a=1&amp;b=2">o</a></p>"##;
         let out = absolute_links(html, BASE);
-        assert!(out.contains(r#"href="https://blog.example.jp/tags/rust/""#), "{out}");
-        assert!(out.contains(r#"href="https://blog.example.jp/2024/01/08/post/#fn-1""#), "{out}");
-        assert!(out.contains(r#"src="https://blog.example.jp/images/a.png""#), "{out}");
-        assert!(out.contains(r#"src="https://blog.example.jp/2024/01/08/post/b.png""#), "{out}");
+        assert!(out.contains(r##"href="https://blog.example.jp/tags/rust/""##), "{out}");
+        assert!(out.contains(r##"href="https://blog.example.jp/2024/01/08/post/#fn-1""##), "{out}");
+        assert!(out.contains(r##"src="https://blog.example.jp/images/a.png""##), "{out}");
+        assert!(out.contains(r##"src="https://blog.example.jp/2024/01/08/post/b.png""##), "{out}");
         assert!(
-            out.contains(r#"srcset="https://blog.example.jp/2024/01/08/post/b.png 1x, https://blog.example.jp/c.png 2x""#),
+            out.contains(r##"srcset="https://blog.example.jp/2024/01/08/post/b.png 1x, https://blog.example.jp/c.png 2x""##),
             "{out}"
         );
         assert!(out.contains("https://blog.example.jp/2024/01/08/other/?a=1&amp;b=2"), "{out}");
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn complete_urls_are_left_alone() {
-        let html = r#"<a href="https://other.example/x">x</a><a href="mailto:a@example.jp">m</a><img src="data:image/png;base64,AAAA">"#;
+        let html = r##"<a href="https://other.example/x">x</a><a href="mailto:a@example.jp">m</a><img src="data:image/png;base64,AAAA">"##;
         assert_eq!(absolute_links(html, BASE), html);
     }
 }

@@ -379,7 +379,7 @@ impl Renderer<'_> {
         image: Option<(String, String)>,
         lang: Option<&str>,
     ) -> Meta {
-        let lang = lang.unwrap_or(&self.site.config.language).to_string();
+        let lang = lang.unwrap_or(self.site.config.language.as_str()).to_string();
         let (image, image_alt, size) = match image {
             Some((url, alt)) => (Some(url), alt, None),
             None if self.static_names.contains(DEFAULT_IMAGE) => (
@@ -537,18 +537,13 @@ impl Renderer<'_> {
             .images
             .iter()
             .map(|src| (src.clone(), doc.front.title.clone()));
-        let first = || {
-            doc.body
-                .first_image
-                .iter()
-                .map(|src| (src.clone(), doc.front.title.clone()))
-        };
-        // Most bodies have no image or a raster first one: only then is the rendered
-        // HTML searched for the others.
-        let body: Box<dyn Iterator<Item = (String, String)>> = match &doc.body.first_image {
-            Some(src) if !is_raster(src) => Box::new(body_images(&doc.body.segments).into_iter()),
-            _ => Box::new(first()),
-        };
+        // The rendered body, so that images of raw HTML and shortcodes count too.
+        let mut body = body_images(&doc.body.segments);
+        if let Some(first) = &doc.body.first_image
+            && body.is_empty()
+        {
+            body.push((first.clone(), String::new()));
+        }
         front
             .chain(body)
             .filter(|(src, _)| is_raster(src))
