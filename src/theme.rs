@@ -50,7 +50,10 @@ pub const BUILTIN_STATIC: &[(&str, &[u8])] = &[
         "favicon.ico",
         include_bytes!("../themes/default/static/favicon.ico"),
     ),
-    ("icon.svg", include_bytes!("../themes/default/static/icon.svg")),
+    (
+        "icon.svg",
+        include_bytes!("../themes/default/static/icon.svg"),
+    ),
     (
         "apple-touch-icon.png",
         include_bytes!("../themes/default/static/apple-touch-icon.png"),

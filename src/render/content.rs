@@ -50,7 +50,9 @@ pub(super) fn absolute_links(html: &str, base: &str) -> String {
                                 let (url, descriptor) =
                                     candidate.split_once(' ').unwrap_or((candidate, ""));
                                 let url = resolve(url).unwrap_or_else(|| url.to_string());
-                                format!("{url} {}", descriptor.trim()).trim_end().to_string()
+                                format!("{url} {}", descriptor.trim())
+                                    .trim_end()
+                                    .to_string()
                             })
                             .collect();
                         el.set_attribute("srcset", &set.join(", "))?;
@@ -204,15 +206,30 @@ mod tests {
     fn relative_links_and_images_become_full_urls() {
         let html = r##"<p><a href="/tags/rust/">t</a> <a href="#fn-1">1</a> <img src="/images/a.png" alt=""> <img src="b.png" srcset="b.png 1x, /c.png 2x"> <a href="../other/?a=1&amp;b=2">o</a></p>"##;
         let out = absolute_links(html, BASE);
-        assert!(out.contains(r##"href="https://blog.example.jp/tags/rust/""##), "{out}");
-        assert!(out.contains(r##"href="https://blog.example.jp/2024/01/08/post/#fn-1""##), "{out}");
-        assert!(out.contains(r##"src="https://blog.example.jp/images/a.png""##), "{out}");
-        assert!(out.contains(r##"src="https://blog.example.jp/2024/01/08/post/b.png""##), "{out}");
+        assert!(
+            out.contains(r##"href="https://blog.example.jp/tags/rust/""##),
+            "{out}"
+        );
+        assert!(
+            out.contains(r##"href="https://blog.example.jp/2024/01/08/post/#fn-1""##),
+            "{out}"
+        );
+        assert!(
+            out.contains(r##"src="https://blog.example.jp/images/a.png""##),
+            "{out}"
+        );
+        assert!(
+            out.contains(r##"src="https://blog.example.jp/2024/01/08/post/b.png""##),
+            "{out}"
+        );
         assert!(
             out.contains(r##"srcset="https://blog.example.jp/2024/01/08/post/b.png 1x, https://blog.example.jp/c.png 2x""##),
             "{out}"
         );
-        assert!(out.contains("https://blog.example.jp/2024/01/08/other/?a=1&amp;b=2"), "{out}");
+        assert!(
+            out.contains("https://blog.example.jp/2024/01/08/other/?a=1&amp;b=2"),
+            "{out}"
+        );
     }
 
     #[test]

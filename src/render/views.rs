@@ -182,8 +182,10 @@ fn body_images(segments: &[crate::content::Segment]) -> Vec<(String, String)> {
             html,
             lol_html::RewriteStrSettings {
                 element_content_handlers: vec![lol_html::element!("img[src]", |el| {
-                    let src = crate::util::unescape_html(&el.get_attribute("src").unwrap_or_default());
-                    let alt = crate::util::unescape_html(&el.get_attribute("alt").unwrap_or_default());
+                    let src =
+                        crate::util::unescape_html(&el.get_attribute("src").unwrap_or_default());
+                    let alt =
+                        crate::util::unescape_html(&el.get_attribute("alt").unwrap_or_default());
                     found.borrow_mut().push((src, alt));
                     Ok(())
                 })],
@@ -379,7 +381,9 @@ impl Renderer<'_> {
         image: Option<(String, String)>,
         lang: Option<&str>,
     ) -> Meta {
-        let lang = lang.unwrap_or(self.site.config.language.as_str()).to_string();
+        let lang = lang
+            .unwrap_or(self.site.config.language.as_str())
+            .to_string();
         let (image, image_alt, size) = match image {
             Some((url, alt)) => (Some(url), alt, None),
             None if self.static_names.contains(DEFAULT_IMAGE) => (
@@ -548,7 +552,11 @@ impl Renderer<'_> {
             .chain(body)
             .filter(|(src, _)| is_raster(src))
             .find_map(|(src, alt)| {
-                let alt = if alt.is_empty() { doc.front.title.clone() } else { alt };
+                let alt = if alt.is_empty() {
+                    doc.front.title.clone()
+                } else {
+                    alt
+                };
                 self.image_url(entry, &src).map(|url| (url, alt))
             })
     }

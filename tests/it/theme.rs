@@ -60,7 +60,11 @@ fn every_page_has_one_h1_a_canonical_link_and_a_language() {
         "archive/index.html",
         "404.html",
     ] {
-        assert!(files.contains_key(expected), "{expected} missing: {:?}", files.keys());
+        assert!(
+            files.contains_key(expected),
+            "{expected} missing: {:?}",
+            files.keys()
+        );
     }
     let mut checked = 0;
     for (path, text) in &files {
@@ -68,12 +72,19 @@ fn every_page_has_one_h1_a_canonical_link_and_a_language() {
             continue; // an alias: a redirect, not a page
         }
         let doc = Html::parse_document(text);
-        assert_eq!(select(&doc, "h1").len(), 1, "{path} needs exactly one h1:\n{text}");
+        assert_eq!(
+            select(&doc, "h1").len(),
+            1,
+            "{path} needs exactly one h1:\n{text}"
+        );
         assert_eq!(attr(&doc, "html", "lang"), "ja", "{path}");
         let canonical = select(&doc, "link[rel=canonical]");
         assert_eq!(canonical.len(), 1, "{path}");
         let href = canonical[0].value().attr("href").unwrap();
-        assert!(href.starts_with(&format!("{BASE}/")), "{path}: canonical {href}");
+        assert!(
+            href.starts_with(&format!("{BASE}/")),
+            "{path}: canonical {href}"
+        );
         checked += 1;
     }
     assert!(checked >= 9, "{checked}");
@@ -130,7 +141,10 @@ fn posts_carry_blog_posting_and_breadcrumbs_that_no_title_can_break_out_of() {
     assert_eq!(posting["dateModified"], "2024-06-02T08:00:00+09:00");
     assert_eq!(posting["author"]["name"], "縁側 太郎");
     assert_eq!(posting["publisher"]["name"], "テストブログ");
-    assert_eq!(posting["image"][0], format!("{BASE}/images/photo.jpg").as_str());
+    assert_eq!(
+        posting["image"][0],
+        format!("{BASE}/images/photo.jpg").as_str()
+    );
     let crumbs = of_type(&data, "BreadcrumbList");
     let items = crumbs["itemListElement"].as_array().unwrap();
     assert_eq!(items.len(), 3, "{crumbs}");
@@ -141,9 +155,15 @@ fn posts_carry_blog_posting_and_breadcrumbs_that_no_title_can_break_out_of() {
     assert_eq!(items[2]["position"], 3);
 
     let page = json_ld(&site.html("about/index.html"));
-    assert_eq!(of_type(&page, "BreadcrumbList")["itemListElement"][1]["name"], "概要");
+    assert_eq!(
+        of_type(&page, "BreadcrumbList")["itemListElement"][1]["name"],
+        "概要"
+    );
     let home = json_ld(&site.html("index.html"));
-    assert_eq!(of_type(&home, "WebSite")["url"], format!("{BASE}/").as_str());
+    assert_eq!(
+        of_type(&home, "WebSite")["url"],
+        format!("{BASE}/").as_str()
+    );
 }
 
 /// Width and height from a PNG's header.
@@ -164,26 +184,52 @@ fn icons_and_the_share_image_are_written_and_linked() {
     assert!(String::from_utf8_lossy(&out["icon.svg"]).contains("<svg"));
     let share = &out["og-default.png"];
     assert_eq!(png_size(share), (1200, 630));
-    assert!(share.len() < 30_000, "the share image is {} bytes", share.len());
-    for page in ["index.html", "2024/03/01/first/index.html", "archive/index.html"] {
+    assert!(
+        share.len() < 30_000,
+        "the share image is {} bytes",
+        share.len()
+    );
+    for page in [
+        "index.html",
+        "2024/03/01/first/index.html",
+        "archive/index.html",
+    ] {
         let doc = site.html(page);
-        assert_eq!(attr(&doc, "link[rel=icon][type=\"image/svg+xml\"]", "href"), "/icon.svg");
+        assert_eq!(
+            attr(&doc, "link[rel=icon][type=\"image/svg+xml\"]", "href"),
+            "/icon.svg"
+        );
         assert_eq!(attr(&doc, "link[rel=icon][sizes]", "href"), "/favicon.ico");
-        assert_eq!(attr(&doc, "link[rel=apple-touch-icon]", "href"), "/apple-touch-icon.png");
+        assert_eq!(
+            attr(&doc, "link[rel=apple-touch-icon]", "href"),
+            "/apple-touch-icon.png"
+        );
     }
 }
 
 #[test]
 fn og_image_is_the_first_raster_image_else_the_default_never_an_svg() {
     let site = TestSite::new();
-    site.post("2024-01-01-photo", "title: 写真\ndate: 2024-01-01", "前置き。\n\n![写真](/images/photo.jpg)\n\n![二枚目](/images/second.png)");
+    site.post(
+        "2024-01-01-photo",
+        "title: 写真\ndate: 2024-01-01",
+        "前置き。\n\n![写真](/images/photo.jpg)\n\n![二枚目](/images/second.png)",
+    );
     site.post(
         "2024-01-02-svg-first",
         "title: 図のあと写真\ndate: 2024-01-02\nimages: [/images/cover.svg]",
         "![図](/images/figure.svg)\n\n![写真](photo.webp)",
     );
-    site.post("2024-01-03-svg-only", "title: 図だけ\ndate: 2024-01-03", "![図](/images/figure.svg)");
-    site.post("2024-01-04-none", "title: 画像なし\ndate: 2024-01-04", "文字だけ。");
+    site.post(
+        "2024-01-03-svg-only",
+        "title: 図だけ\ndate: 2024-01-03",
+        "![図](/images/figure.svg)",
+    );
+    site.post(
+        "2024-01-04-none",
+        "title: 画像なし\ndate: 2024-01-04",
+        "文字だけ。",
+    );
     site.build();
 
     let photo = site.html("2024/01/01/photo/index.html");
@@ -192,10 +238,18 @@ fn og_image_is_the_first_raster_image_else_the_default_never_an_svg() {
     assert!(select(&photo, "meta[property=\"og:image:width\"]").is_empty());
 
     let later = site.html("2024/01/02/svg-first/index.html");
-    assert_eq!(meta(&later, "og:image"), format!("{BASE}/2024/01/02/svg-first/photo.webp"));
+    assert_eq!(
+        meta(&later, "og:image"),
+        format!("{BASE}/2024/01/02/svg-first/photo.webp")
+    );
 
     let default = format!("{BASE}/og-default.png");
-    for page in ["2024/01/03/svg-only/index.html", "2024/01/04/none/index.html", "index.html", "tags/index.html"] {
+    for page in [
+        "2024/01/03/svg-only/index.html",
+        "2024/01/04/none/index.html",
+        "index.html",
+        "tags/index.html",
+    ] {
         let doc = site.html(page);
         assert_eq!(meta(&doc, "og:image"), default, "{page}");
         assert_eq!(meta(&doc, "og:image:width"), "1200", "{page}");
@@ -204,7 +258,10 @@ fn og_image_is_the_first_raster_image_else_the_default_never_an_svg() {
     }
     for (path, text) in html_files(&site) {
         let doc = Html::parse_document(&text);
-        for tag in select(&doc, "meta[property=\"og:image\"], meta[name=\"twitter:image\"]") {
+        for tag in select(
+            &doc,
+            "meta[property=\"og:image\"], meta[name=\"twitter:image\"]",
+        ) {
             let url = tag.value().attr("content").unwrap();
             assert!(url.starts_with("https://"), "{path}: {url}");
             assert!(!url.ends_with(".svg"), "{path}: {url}");
@@ -253,7 +310,11 @@ fn feed_entries_have_only_full_urls() {
     }
     assert!(urls.len() >= 6, "{urls:?}");
     for url in &urls {
-        assert!(url.starts_with("https://") || url.starts_with("mailto:"), "relative URL {url} in {}", contents[0]);
+        assert!(
+            url.starts_with("https://") || url.starts_with("mailto:"),
+            "relative URL {url} in {}",
+            contents[0]
+        );
     }
     for expected in [
         format!("{post}#top"),
@@ -264,7 +325,10 @@ fn feed_entries_have_only_full_urls() {
     ] {
         assert!(urls.contains(&expected), "{expected} not in {urls:?}");
     }
-    assert!(urls.iter().any(|u| u.starts_with(&format!("{post}#"))), "{urls:?}");
+    assert!(
+        urls.iter().any(|u| u.starts_with(&format!("{post}#"))),
+        "{urls:?}"
+    );
     // The page itself keeps its short links.
     let page = site.read("2024/02/03/links/index.html");
     assert!(page.contains("href=\"/tags/rust/\""), "{page}");
@@ -282,7 +346,8 @@ fn root_properties(css: &str) -> BTreeMap<String, String> {
         .filter_map(|decl| {
             let (name, value) = decl.split_once(':')?;
             let name = name.trim();
-            name.starts_with("--").then(|| (name.to_string(), value.trim().to_string()))
+            name.starts_with("--")
+                .then(|| (name.to_string(), value.trim().to_string()))
         })
         .collect()
 }
@@ -300,11 +365,19 @@ fn schemes(css: &str) -> [(&'static str, BTreeMap<String, String>); 2] {
 
 fn luminance(hex: &str) -> f64 {
     let h = hex.trim_start_matches('#');
-    let h: String = if h.len() == 3 { h.chars().flat_map(|c| [c, c]).collect() } else { h.to_string() };
+    let h: String = if h.len() == 3 {
+        h.chars().flat_map(|c| [c, c]).collect()
+    } else {
+        h.to_string()
+    };
     assert_eq!(h.len(), 6, "colour {hex} is not #rgb or #rrggbb");
     let channel = |i: usize| {
         let c = u8::from_str_radix(&h[i..i + 2], 16).unwrap() as f64 / 255.0;
-        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
 }
@@ -332,18 +405,30 @@ fn every_text_colour_meets_aa_in_both_schemes() {
                 .as_str()
         };
         let mut text = vec!["--fg", "--muted", "--accent", "--code-fg"];
-        let tokens: Vec<&str> = vars.keys().filter(|k| k.starts_with("--hl-")).map(String::as_str).collect();
+        let tokens: Vec<&str> = vars
+            .keys()
+            .filter(|k| k.starts_with("--hl-"))
+            .map(String::as_str)
+            .collect();
         assert!(tokens.len() >= 8, "{scheme}: {tokens:?}");
         text.extend(&tokens);
         // Prose colours on the page; all of them, and the code tokens, on code.
         for (fg, bgs) in [
-            (&["--fg", "--muted", "--accent"][..], &["--bg", "--code-bg"][..]),
+            (
+                &["--fg", "--muted", "--accent"][..],
+                &["--bg", "--code-bg"][..],
+            ),
             (&text[..], &["--code-bg"][..]),
         ] {
             for f in fg {
                 for b in bgs {
                     let ratio = contrast(get(f), get(b));
-                    assert!(ratio >= 4.5, "{scheme}: {f} {} on {b} {} is {ratio:.2}:1", get(f), get(b));
+                    assert!(
+                        ratio >= 4.5,
+                        "{scheme}: {f} {} on {b} {} is {ratio:.2}:1",
+                        get(f),
+                        get(b)
+                    );
                 }
             }
         }
@@ -357,7 +442,9 @@ fn every_colour_in_a_rule_comes_from_the_checked_properties() {
     let css = site.read("css/style.css");
     let properties: Vec<String> = schemes(&css)[0].1.keys().cloned().collect();
     for decl in css.split([';', '{', '}']) {
-        let Some((name, value)) = decl.split_once(':') else { continue };
+        let Some((name, value)) = decl.split_once(':') else {
+            continue;
+        };
         if name.trim() != "color" {
             continue;
         }
@@ -368,10 +455,26 @@ fn every_colour_in_a_rule_comes_from_the_checked_properties() {
                 .strip_prefix("var(")
                 .and_then(|v| v.strip_suffix(')'))
                 .is_some_and(|v| properties.iter().any(|p| p == v));
-        assert!(ok, "`{}` uses a colour the contrast test does not check", decl.trim());
+        assert!(
+            ok,
+            "`{}` uses a colour the contrast test does not check",
+            decl.trim()
+        );
     }
     // Links differ from text by more than colour; code and Japanese are never slanted.
-    let link_rule = css.split("\na {").nth(1).expect("no rule for a").split('}').next().unwrap();
-    assert!(link_rule.contains("text-decoration: underline"), "{link_rule}");
-    assert!(!css.contains("font-style: italic"), "synthetic italics for Japanese");
+    let link_rule = css
+        .split("\na {")
+        .nth(1)
+        .expect("no rule for a")
+        .split('}')
+        .next()
+        .unwrap();
+    assert!(
+        link_rule.contains("text-decoration: underline"),
+        "{link_rule}"
+    );
+    assert!(
+        !css.contains("font-style: italic"),
+        "synthetic italics for Japanese"
+    );
 }
