@@ -37,7 +37,7 @@ pub(super) fn absolute_links(html: &str, base: &str) -> String {
                         if let Some(raw) = el.get_attribute(name) {
                             let raw = crate::util::unescape_html(&raw);
                             if let Some(full) = resolve(&raw) {
-                                el.set_attribute(name, &full)?;
+                                el.set_attribute(name, &full.replace('&', "&amp;"))?;
                             }
                         }
                     }
@@ -55,7 +55,7 @@ pub(super) fn absolute_links(html: &str, base: &str) -> String {
                                     .to_string()
                             })
                             .collect();
-                        el.set_attribute("srcset", &set.join(", "))?;
+                        el.set_attribute("srcset", &set.join(", ").replace('&', "&amp;"))?;
                     }
                     Ok(())
                 }

@@ -113,6 +113,9 @@ pub(super) struct Meta {
     pub image_width: Option<u32>,
     pub image_height: Option<u32>,
     pub image_alt: String,
+    /// `summary_large_image` for a page's own image; `summary` (a square crop of the
+    /// share image beside the text) otherwise.
+    pub twitter_card: &'static str,
     pub published_time: Option<String>,
     pub modified_time: Option<String>,
     /// The page's language (`<html lang>`): a translation's own, else the site's.
@@ -393,6 +396,11 @@ impl Renderer<'_> {
             ),
             None => (None, String::new(), None),
         };
+        let twitter_card = if size.is_some() || image.is_none() {
+            "summary"
+        } else {
+            "summary_large_image"
+        };
         Meta {
             title,
             description,
@@ -401,6 +409,7 @@ impl Renderer<'_> {
             image,
             image_width: size.map(|s| s.0),
             image_height: size.map(|s| s.1),
+            twitter_card,
             image_alt,
             published_time: None,
             modified_time: None,

@@ -255,6 +255,8 @@ fn og_image_is_the_first_raster_image_else_the_default_never_an_svg() {
         assert_eq!(meta(&doc, "og:image:width"), "1200", "{page}");
         assert_eq!(meta(&doc, "og:image:height"), "630", "{page}");
         assert_eq!(meta(&doc, "twitter:image"), default, "{page}");
+        // The share image is the site's, not the page's: a small card.
+        assert_eq!(meta(&doc, "twitter:card"), "summary", "{page}");
     }
     for (path, text) in html_files(&site) {
         let doc = Html::parse_document(&text);
