@@ -41,10 +41,28 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
 pub const SHORTCODES_DIR: &str = "shortcodes";
 
 /// The default theme's static files, embedded.
-pub const BUILTIN_STATIC: &[(&str, &[u8])] = &[(
-    "css/style.css",
-    include_bytes!("../themes/default/static/css/style.css"),
-)];
+pub const BUILTIN_STATIC: &[(&str, &[u8])] = &[
+    (
+        "css/style.css",
+        include_bytes!("../themes/default/static/css/style.css"),
+    ),
+    (
+        "favicon.ico",
+        include_bytes!("../themes/default/static/favicon.ico"),
+    ),
+    (
+        "icon.svg",
+        include_bytes!("../themes/default/static/icon.svg"),
+    ),
+    (
+        "apple-touch-icon.png",
+        include_bytes!("../themes/default/static/apple-touch-icon.png"),
+    ),
+    (
+        "og-default.png",
+        include_bytes!("../themes/default/static/og-default.png"),
+    ),
+];
 
 #[derive(Debug, Clone)]
 pub struct Theme {

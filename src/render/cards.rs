@@ -115,6 +115,7 @@ impl Renderer<'_> {
             description: description(target),
             image: self
                 .entry_image(target)
+                .map(|(u, _)| u)
                 .filter(|u| u.starts_with("https://"))
                 .map(|u| PictureView::plain(&u)),
             image_square: None,

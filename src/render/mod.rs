@@ -32,11 +32,16 @@ use renderer::{Enriched, Job};
 impl<'a> Renderer<'a> {
     pub fn new(site: &'a Site, theme: Theme) -> Renderer<'a> {
         let origins: renderer::Origins = Arc::new(Mutex::new(BTreeMap::new()));
+        // Unreadable folders are reported when the static files are copied; here
+        // they only mean that no share image is linked.
+        let mut files = theme.static_files().unwrap_or_default();
+        let _ = crate::theme::collect_dir(&site.root.join("static"), &mut files);
         Renderer {
             site,
             env: env::environment(&theme, &origins),
             origins,
             theme,
+            static_names: files.into_keys().collect(),
         }
     }
 

@@ -7,9 +7,10 @@ use minijinja::context;
 use crate::model::SiteModel;
 use crate::related::RelatedLink;
 
+use super::content::absolute_links;
 use super::renderer::{Enriched, FEED_ENTRIES, Job, Renderer};
 use super::views::{
-    Meta, Paginator, PostSummary, PostView, SiteView, TermView, UrlEntry, YearView, description,
+    Paginator, PostSummary, PostView, SiteView, TermView, UrlEntry, YearView, description,
 };
 
 /// What several outputs need, made once per build.
@@ -56,13 +57,17 @@ impl Renderer<'_> {
             } else {
                 format!("{site_title}（{n}ページ目）")
             };
+            let mut meta = self.website_meta(title, &path);
+            if n == 1 {
+                meta.json_ld.push(self.website_json_ld());
+            }
             jobs.push(Job {
                 path: page_path(&path),
                 template: "index.html",
                 origin: "the post index".into(),
                 ctx: context! {
                     site => &s.site,
-                    meta => self.website_meta(title, &path),
+                    meta => meta,
                     home_intro => if n == 1 { home_intro.clone() } else { None },
                     posts => chunk,
                     paginator => Paginator {
@@ -88,15 +93,24 @@ impl Renderer<'_> {
         for (i, entry) in s.model.posts.iter().enumerate() {
             let related = related.get(i).map(Vec::as_slice).unwrap_or_default();
             let view = self.post_view(i, s.model, &s.summaries, related, enriched);
-            let meta = Meta {
-                title: format!("{} | {}", view.summary.title, site_title),
-                description: view.description.clone(),
-                url: view.summary.permalink.clone(),
-                og_type: "article",
-                image: view.summary.image.clone(),
-                published_time: Some(view.summary.date.clone()),
-                modified_time: view.lastmod.clone(),
+            let mut meta = self.meta(
+                format!("{} | {}", view.summary.title, site_title),
+                view.description.clone(),
+                &entry.path,
+                "article",
+                self.entry_image(entry),
+                entry.doc.lang.as_deref(),
+            );
+            meta.published_time = Some(view.summary.date.clone());
+            meta.modified_time = view.lastmod.clone();
+            meta.json_ld.push(self.posting_json_ld(&view, &meta));
+            // Home, the first category (else the archive), the post.
+            let middle = match entry.categories.first().map(|&c| &s.model.categories[c]) {
+                Some(c) => (c.name.clone(), self.absolute(&c.path)),
+                None => ("アーカイブ".to_string(), self.absolute("/archive/")),
             };
+            let post = (view.summary.title.clone(), view.summary.permalink.clone());
+            meta.json_ld.push(self.breadcrumbs_json_ld(&[middle, post]));
             jobs.push(Job {
                 path: page_path(&entry.path),
                 template: "post.html",
@@ -114,15 +128,16 @@ impl Renderer<'_> {
         for entry in &s.model.pages {
             let doc = &entry.doc;
             let description = description(entry);
-            let meta = Meta {
-                title: format!("{} | {}", doc.front.title, site_title),
-                description: description.clone(),
-                url: self.absolute(&entry.path),
-                og_type: "website",
-                image: self.entry_image(entry),
-                published_time: None,
-                modified_time: None,
-            };
+            let mut meta = self.meta(
+                format!("{} | {}", doc.front.title, site_title),
+                description.clone(),
+                &entry.path,
+                "website",
+                self.entry_image(entry),
+                doc.lang.as_deref(),
+            );
+            let trail = [(doc.front.title.clone(), self.absolute(&entry.path))];
+            meta.json_ld.push(self.breadcrumbs_json_ld(&trail));
             jobs.push(Job {
                 path: page_path(&entry.path),
                 template: "page.html",
@@ -355,8 +370,14 @@ impl Renderer<'_> {
     /// The Atom feed of the newest posts; `updated` comes from content, never from
     /// the clock, so an unchanged site gives an unchanged feed.
     pub(super) fn render_feed(&self, s: &Shared, enriched: &Enriched) -> Job {
+        // Feed readers show entries away from the site: links and images in them
+        // must be full URLs.
         let posts: Vec<PostView> = (0..s.summaries.len().min(FEED_ENTRIES))
-            .map(|i| self.post_view(i, s.model, &s.summaries, &[], enriched))
+            .map(|i| {
+                let mut view = self.post_view(i, s.model, &s.summaries, &[], enriched);
+                view.content = absolute_links(&view.content, &view.summary.permalink);
+                view
+            })
             .collect();
         let updated = s
             .model

@@ -1,7 +1,7 @@
 //! The renderer's data: what every output function works with. A leaf of `render/`,
 //! so the modules that add methods to [`Renderer`] never import each other in a circle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use minijinja::{Environment, Value};
@@ -46,4 +46,7 @@ pub struct Renderer<'a> {
     pub(super) env: Environment<'static>,
     pub(super) origins: Origins,
     pub(super) theme: Theme,
+    /// The static files the site will have (theme's and site's), by output path: a
+    /// page links the share image or an icon only when it is there.
+    pub(super) static_names: BTreeSet<String>,
 }

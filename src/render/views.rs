@@ -29,6 +29,12 @@ pub(super) struct SiteView {
     categories_url: String,
     archive_url: String,
     css_url: String,
+    /// `/favicon.ico` (16, 32 and 48 px).
+    favicon_url: String,
+    /// `/icon.svg`.
+    icon_url: String,
+    /// `/apple-touch-icon.png` (180 px).
+    apple_touch_icon_url: String,
 }
 
 /// A tag or category a post is filed under.
@@ -81,7 +87,7 @@ pub(super) struct PostView {
     pub summary: PostSummary,
     pub lastmod: Option<String>,
     pub description: String,
-    content: String,
+    pub content: String,
     toc: Vec<Heading>,
     prev: Option<PostLink>,
     next: Option<PostLink>,
@@ -92,16 +98,105 @@ pub(super) struct PostView {
     comments: Vec<super::comments::CommentView>,
 }
 
-/// What every HTML page puts in its `<head>`: title, canonical URL, OGP and Twitter tags.
+/// What every HTML page puts in its `<head>`: title, canonical URL, language, OGP
+/// and Twitter tags, structured data.
 #[derive(Serialize)]
 pub(super) struct Meta {
     pub title: String,
     pub description: String,
     pub url: String,
     pub og_type: &'static str,
+    /// og:image, a full URL: the page's own first raster image, else the theme's
+    /// share image (when the site has one).
     pub image: Option<String>,
+    /// Known for the theme's share image only.
+    pub image_width: Option<u32>,
+    pub image_height: Option<u32>,
+    pub image_alt: String,
+    /// `summary_large_image` for a page's own image; `summary` (a square crop of the
+    /// share image beside the text) otherwise.
+    pub twitter_card: &'static str,
     pub published_time: Option<String>,
     pub modified_time: Option<String>,
+    /// The page's language (`<html lang>`): a translation's own, else the site's.
+    pub lang: String,
+    /// og:locale, `ja_JP` for `ja`.
+    pub og_locale: String,
+    /// JSON-LD objects, each ready to go inside a `<script>` as it is (see [`json_ld`]).
+    pub json_ld: Vec<String>,
+}
+
+/// The theme's share image (a static file of the default theme): og:image of every
+/// page that has no raster image of its own.
+pub(super) const DEFAULT_IMAGE: &str = "og-default.png";
+const DEFAULT_IMAGE_SIZE: (u32, u32) = (1200, 630);
+/// The icon named as the publisher's logo in structured data.
+const LOGO_IMAGE: &str = "apple-touch-icon.png";
+
+/// A JSON-LD value as the text of a `<script>` element: `<`, `>` and `&` written as
+/// `\u003c`… (they only occur inside JSON strings, where the escape means the same),
+/// so no title can close the script or open a comment.
+pub(super) fn json_ld(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// og:locale for a language tag: `ja` → `ja_JP`, `en-US` → `en_US`.
+fn og_locale(lang: &str) -> String {
+    match lang {
+        "ja" => "ja_JP".into(),
+        "en" => "en_US".into(),
+        "ko" => "ko_KR".into(),
+        "zh" => "zh_CN".into(),
+        other => other.replace('-', "_"),
+    }
+}
+
+/// Whether an image reference can be an og:image: not SVG (X and Facebook do not
+/// show it) and not inline data.
+fn is_raster(src: &str) -> bool {
+    let path = src.split(['?', '#']).next().unwrap_or_default();
+    let lower = path.to_ascii_lowercase();
+    !(lower.ends_with(".svg") || lower.ends_with(".svgz") || lower.starts_with("data:"))
+}
+
+/// Every `<img src>` of a rendered body, in order, with its alt text.
+fn body_images(segments: &[crate::content::Segment]) -> Vec<(String, String)> {
+    let found = std::cell::RefCell::new(Vec::new());
+    for seg in segments {
+        let crate::content::Segment::Html(html) = seg else {
+            continue;
+        };
+        if !html.contains("<img") {
+            continue;
+        }
+        let _ = lol_html::rewrite_str(
+            html,
+            lol_html::RewriteStrSettings {
+                element_content_handlers: vec![lol_html::element!("img[src]", |el| {
+                    let src =
+                        crate::util::unescape_html(&el.get_attribute("src").unwrap_or_default());
+                    let alt =
+                        crate::util::unescape_html(&el.get_attribute("alt").unwrap_or_default());
+                    found.borrow_mut().push((src, alt));
+                    Ok(())
+                })],
+                ..lol_html::RewriteStrSettings::new()
+            },
+        );
+    }
+    found.into_inner()
 }
 
 /// `paginator` in `index.html`.
@@ -273,20 +368,147 @@ impl Renderer<'_> {
             categories_url: s.url("/categories/"),
             archive_url: s.url("/archive/"),
             css_url: s.url("/css/style.css"),
+            favicon_url: s.url("/favicon.ico"),
+            icon_url: s.url("/icon.svg"),
+            apple_touch_icon_url: s.url("/apple-touch-icon.png"),
         }
+    }
+
+    /// The meta of any page; `image` is the page's own og:image, if any.
+    pub(super) fn meta(
+        &self,
+        title: String,
+        description: String,
+        path: &str,
+        og_type: &'static str,
+        image: Option<(String, String)>,
+        lang: Option<&str>,
+    ) -> Meta {
+        let lang = lang
+            .unwrap_or(self.site.config.language.as_str())
+            .to_string();
+        let (image, image_alt, size) = match image {
+            Some((url, alt)) => (Some(url), alt, None),
+            None if self.static_names.contains(DEFAULT_IMAGE) => (
+                Some(self.absolute(&format!("/{DEFAULT_IMAGE}"))),
+                self.site.config.title.clone(),
+                Some(DEFAULT_IMAGE_SIZE),
+            ),
+            None => (None, String::new(), None),
+        };
+        let twitter_card = if size.is_some() || image.is_none() {
+            "summary"
+        } else {
+            "summary_large_image"
+        };
+        Meta {
+            title,
+            description,
+            url: self.absolute(path),
+            og_type,
+            image,
+            image_width: size.map(|s| s.0),
+            image_height: size.map(|s| s.1),
+            twitter_card,
+            image_alt,
+            published_time: None,
+            modified_time: None,
+            og_locale: og_locale(&lang),
+            lang,
+            json_ld: Vec::new(),
+        }
+    }
+
+    /// The site as the publisher in structured data.
+    fn publisher(&self) -> serde_json::Value {
+        let mut publisher = serde_json::json!({
+            "@type": "Organization",
+            "name": self.site.config.title,
+            "url": self.absolute("/"),
+        });
+        if self.static_names.contains(LOGO_IMAGE) {
+            publisher["logo"] = serde_json::json!({
+                "@type": "ImageObject",
+                "url": self.absolute(&format!("/{LOGO_IMAGE}")),
+            });
+        }
+        publisher
+    }
+
+    /// `WebSite` for the home page.
+    pub(super) fn website_json_ld(&self) -> String {
+        let c = &self.site.config;
+        json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "WebSite",
+            "name": c.title,
+            "description": c.description,
+            "url": self.absolute("/"),
+            "inLanguage": c.language,
+            "publisher": self.publisher(),
+        }))
+    }
+
+    /// `BreadcrumbList`: home, then each (name, full URL) given.
+    pub(super) fn breadcrumbs_json_ld(&self, trail: &[(String, String)]) -> String {
+        let home = (self.site.config.title.clone(), self.absolute("/"));
+        let items: Vec<serde_json::Value> = std::iter::once(&home)
+            .chain(trail)
+            .enumerate()
+            .map(|(i, (name, url))| {
+                serde_json::json!({
+                    "@type": "ListItem",
+                    "position": i + 1,
+                    "name": name,
+                    "item": url,
+                })
+            })
+            .collect();
+        json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "BreadcrumbList",
+            "itemListElement": items,
+        }))
+    }
+
+    /// `BlogPosting` for a post, from its view and meta.
+    pub(super) fn posting_json_ld(&self, view: &PostView, meta: &Meta) -> String {
+        let c = &self.site.config;
+        let author = if c.author.is_empty() {
+            serde_json::json!({ "@type": "Organization", "name": c.title })
+        } else {
+            serde_json::json!({ "@type": "Person", "name": c.author, "url": self.absolute("/") })
+        };
+        let s = &view.summary;
+        let mut posting = serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "BlogPosting",
+            "headline": s.title,
+            "description": view.description,
+            "url": s.permalink,
+            "mainEntityOfPage": { "@type": "WebPage", "@id": s.permalink },
+            "datePublished": s.date,
+            "dateModified": view.lastmod.as_deref().unwrap_or(&s.date),
+            "author": author,
+            "publisher": self.publisher(),
+            "inLanguage": meta.lang,
+        });
+        if let Some(image) = &meta.image {
+            posting["image"] = serde_json::json!([image]);
+        }
+        if !s.tags.is_empty() {
+            posting["keywords"] = s.tags.iter().map(|t| t.name.clone()).collect();
+        }
+        if let Some(c) = s.categories.first() {
+            posting["articleSection"] = c.name.clone().into();
+        }
+        json_ld(&posting)
     }
 
     /// The meta of a page that is not a post or standalone page (index, lists, 404).
     pub(super) fn website_meta(&self, title: String, path: &str) -> Meta {
-        Meta {
-            title,
-            description: self.site.config.description.clone(),
-            url: self.absolute(path),
-            og_type: "website",
-            image: None,
-            published_time: None,
-            modified_time: None,
-        }
+        let description = self.site.config.description.clone();
+        self.meta(title, description, path, "website", None, None)
     }
 
     pub(super) fn term_view(&self, term: &Term) -> TermView {
@@ -319,14 +541,33 @@ impl Renderer<'_> {
         }
     }
 
-    /// og:image of a post or page: the first front-matter image, else the first in the body.
-    pub(super) fn entry_image(&self, entry: &Entry) -> Option<String> {
+    /// og:image of a post or page, as a full URL with its alt text: the first raster
+    /// front-matter image, else the first raster image in the body. SVGs are skipped.
+    pub(super) fn entry_image(&self, entry: &Entry) -> Option<(String, String)> {
         let doc = &entry.doc;
-        doc.front
+        let front = doc
+            .front
             .images
-            .first()
-            .or(doc.body.first_image.as_ref())
-            .and_then(|src| self.image_url(entry, src))
+            .iter()
+            .map(|src| (src.clone(), doc.front.title.clone()));
+        // The rendered body, so that images of raw HTML and shortcodes count too.
+        let mut body = body_images(&doc.body.segments);
+        if let Some(first) = &doc.body.first_image
+            && body.is_empty()
+        {
+            body.push((first.clone(), String::new()));
+        }
+        front
+            .chain(body)
+            .filter(|(src, _)| is_raster(src))
+            .find_map(|(src, alt)| {
+                let alt = if alt.is_empty() {
+                    doc.front.title.clone()
+                } else {
+                    alt
+                };
+                self.image_url(entry, &src).map(|url| (url, alt))
+            })
     }
 
     pub(super) fn summary_of(&self, entry: &Entry, model: &SiteModel) -> PostSummary {
@@ -344,7 +585,7 @@ impl Renderer<'_> {
             summary: summary(entry),
             tags: self.term_links(&entry.tags, &model.tags),
             categories: self.term_links(&entry.categories, &model.categories),
-            image: self.entry_image(entry),
+            image: self.entry_image(entry).map(|(url, _)| url),
         }
     }
 

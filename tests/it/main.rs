@@ -19,3 +19,4 @@ mod props;
 mod related;
 mod serve;
 mod shortcodes;
+mod theme;
