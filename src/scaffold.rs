@@ -28,7 +28,7 @@ pub fn init(dir: &Path, now: DateTime<Utc>) -> Result<Vec<PathBuf>> {
              language = \"ja\"\n\
              timezone = \"Asia/Tokyo\"\n\
              author = \"\"\n\
-             description = \"\"\n\
+             description = \"Enishi で書いているブログです。\"\n\
              permalink = \"/:year/:month/:day/:slug/\"\n\
              paginate = 10\n\
              theme = \"default\"\n\

@@ -531,3 +531,15 @@ fn a_line_break_joins_japanese_and_spaces_english_everywhere() {
         "{feed}"
     );
 }
+
+#[test]
+fn an_empty_description_writes_no_empty_description_tags() {
+    let site = TestSite::new();
+    site.post("a", "title: a\ndate: 2024-01-01", "本文");
+    site.build();
+    let index = site.html("index.html");
+    for name in ["description", "og:description", "twitter:description"] {
+        let css = format!("meta[property=\"{name}\"], meta[name=\"{name}\"]");
+        assert!(select(&index, &css).is_empty(), "{name}");
+    }
+}
