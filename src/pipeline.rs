@@ -493,6 +493,9 @@ fn example_base_url(site: &Site) -> Option<Warning> {
     let placeholder = ["example.com", "example.org", "example.net"]
         .iter()
         .any(|e| host == *e || host.ends_with(&format!(".{e}")));
+    if !placeholder {
+        return None;
+    }
     let file = site.config_files.first()?;
     let shown = crate::util::display_rel(&site.root, file);
     let line = std::fs::read_to_string(file).ok().and_then(|t| {
@@ -500,17 +503,15 @@ fn example_base_url(site: &Site) -> Option<Warning> {
             .position(|l| l.trim_start().to_ascii_lowercase().starts_with("base"))
             .map(|i| i + 1)
     });
-    placeholder.then(|| {
-        Warning::new(
-            WarningKind::Content,
-            &shown,
-            line,
-            format!(
-                "base_url is still the example address {}: feeds, canonical links and share images point there (set it to your blog's address)",
-                site.configured_base_url
-            ),
-        )
-    })
+    Some(Warning::new(
+        WarningKind::Content,
+        &shown,
+        line,
+        format!(
+            "base_url is still the example address {}: feeds, canonical links and share images point there (set it to your blog's address)",
+            site.configured_base_url
+        ),
+    ))
 }
 
 fn generate_with(

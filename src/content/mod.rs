@@ -458,7 +458,7 @@ fn split_language(stem: &str, site: &Site) -> (String, Option<String>) {
 }
 
 /// Splits `2024-05-26-hello` into its date and `hello`.
-fn split_date_prefix(name: &str) -> (Option<NaiveDate>, &str) {
+pub(crate) fn split_date_prefix(name: &str) -> (Option<NaiveDate>, &str) {
     if name.len() >= 10
         && name.is_char_boundary(10)
         && let Ok(d) = NaiveDate::parse_from_str(&name[..10], "%Y-%m-%d")

@@ -50,14 +50,14 @@ pub fn download(
 
 /// The extension the bytes call for; None for anything that is not a raster image
 /// (an HTML error page served with 200, say).
+/// The formats are the image stage's (SVG is not one: it can carry scripts, and
+/// served from the site's own origin they would run there, so it stays remote).
 fn extension(bytes: &[u8]) -> Option<&'static str> {
-    match image::guess_format(bytes) {
-        Ok(image::ImageFormat::Jpeg) => Some("jpg"),
-        Ok(image::ImageFormat::Png) => Some("png"),
-        Ok(image::ImageFormat::Gif) => Some("gif"),
-        Ok(image::ImageFormat::WebP) => Some("webp"),
-        // SVG can carry scripts; served from the site's own origin it would run
-        // there, so it stays remote (our image proxy rasterises nothing either).
+    match crate::enrich::images::sniff(bytes).ok()? {
+        image::ImageFormat::Jpeg => Some("jpg"),
+        image::ImageFormat::Png => Some("png"),
+        image::ImageFormat::Gif => Some("gif"),
+        image::ImageFormat::WebP => Some("webp"),
         _ => None,
     }
 }

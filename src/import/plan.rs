@@ -259,22 +259,12 @@ pub fn place(
         .collect()
 }
 
-/// The slug a file name gives a page: Enishi drops a `YYYY-MM-DD-` prefix.
+/// The slug a file name gives a page: Enishi drops a `YYYY-MM-DD-` prefix, by
+/// the content loader's own rule.
 fn slug_of_name(name: &str, style: UrlStyle) -> &str {
-    let b = name.as_bytes();
-    let dated = b.len() > 11
-        && b[..10].iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
-        && b[10] == b'-';
-    if style == UrlStyle::Enishi && dated {
-        &name[11..]
-    } else {
-        name
+    match crate::content::split_date_prefix(name) {
+        (Some(_), rest) if style == UrlStyle::Enishi => rest,
+        _ => name,
     }
 }
 

@@ -98,7 +98,11 @@ impl Renderer<'_> {
                 view.description.clone(),
                 &entry.path,
                 "article",
-                self.entry_image(entry),
+                // Found once, for the summary.
+                view.summary
+                    .image
+                    .clone()
+                    .map(|url| (url, view.summary.image_alt.clone())),
                 entry.doc.lang.as_deref(),
             );
             meta.published_time = Some(view.summary.date.clone());

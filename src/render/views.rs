@@ -67,6 +67,9 @@ pub(super) struct PostSummary {
     pub tags: Vec<TermLink>,
     pub categories: Vec<TermLink>,
     pub image: Option<String>,
+    /// The share image's alt text, for the post's own meta (not in lists).
+    #[serde(skip)]
+    pub image_alt: String,
 }
 
 /// A related post under a post.
@@ -572,6 +575,10 @@ impl Renderer<'_> {
 
     pub(super) fn summary_of(&self, entry: &Entry, model: &SiteModel) -> PostSummary {
         let doc = &entry.doc;
+        let (image, image_alt) = match self.entry_image(entry) {
+            Some((url, alt)) => (Some(url), alt),
+            None => (None, String::new()),
+        };
         let local = entry.date.map(|d| d.with_timezone(&self.site.tz));
         PostSummary {
             title: doc.front.title.clone(),
@@ -585,7 +592,8 @@ impl Renderer<'_> {
             summary: summary(entry),
             tags: self.term_links(&entry.tags, &model.tags),
             categories: self.term_links(&entry.categories, &model.categories),
-            image: self.entry_image(entry).map(|(url, _)| url),
+            image,
+            image_alt,
         }
     }
 

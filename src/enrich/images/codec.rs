@@ -21,7 +21,7 @@ use crate::config::ImagesConfig;
 const MIB: u64 = 1024 * 1024;
 
 /// The format from the bytes themselves; the Content-Type header is not trusted.
-pub(super) fn sniff(bytes: &[u8]) -> Result<ImageFormat, String> {
+pub(crate) fn sniff(bytes: &[u8]) -> Result<ImageFormat, String> {
     match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP)) => {
             Ok(f)

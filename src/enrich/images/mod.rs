@@ -20,6 +20,8 @@
 
 mod budget;
 mod codec;
+/// `enishi import --download-images` keeps what the image stage would accept.
+pub(crate) use codec::sniff;
 mod files;
 mod html;
 mod resize;
