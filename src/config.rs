@@ -45,6 +45,8 @@ pub struct SiteConfig {
     pub links: LinksConfig,
     #[serde(default)]
     pub images: ImagesConfig,
+    #[serde(default)]
+    pub search: SearchConfig,
     /// Where `enishi deploy` sends the site; absent until the site is deployed.
     pub deploy: Option<DeployConfig>,
     /// The sections (folders under content/) whose pages are posts: dated, listed,
@@ -114,6 +116,19 @@ impl Default for RelatedConfig {
             tag_weight: 2.0,
             user_dictionary: None,
         }
+    }
+}
+
+/// `[search]`: the site search index under `/_search/` and the `/search/` page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    pub enabled: bool,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig { enabled: true }
     }
 }
 

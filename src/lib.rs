@@ -20,6 +20,7 @@ pub mod related;
 pub mod render;
 pub mod report;
 pub mod scaffold;
+pub mod search;
 pub mod serve;
 pub mod store;
 pub mod theme;

@@ -342,6 +342,11 @@ fn drop_collisions(
 /// Longest file or folder name most file systems take, in bytes.
 const MAX_NAME_BYTES: usize = 255;
 
+/// The site path of the search page (built in, unless the site has a page there).
+pub const SEARCH_PAGE: &str = "/search/";
+/// The site path of the search module (`search::SCRIPT`).
+pub const SEARCH_SCRIPT: &str = "/_search/search.js";
+
 /// `/old/path/`, `old/path` or `/old.html` → a site path; `None` for URLs and `..`.
 pub fn alias_path(alias: &str) -> Option<String> {
     let a = alias.trim();

@@ -514,6 +514,24 @@ fn example_base_url(site: &Site) -> Option<Warning> {
     ))
 }
 
+/// A page of the site at `/search/` is shown instead of the built-in search page.
+fn search_page_taken(site: &Site, model: &SiteModel) -> Option<Warning> {
+    if !site.config.search.enabled {
+        return None;
+    }
+    let page = model.pages.iter().find(|p| p.path == model::SEARCH_PAGE)?;
+    Some(Warning::new(
+        WarningKind::Content,
+        &page.doc.source,
+        None,
+        format!(
+            "this page is at {}, so it is shown there instead of the built-in search page (the index and {} are still written; move the page, or set [search] enabled = false)",
+            model::SEARCH_PAGE,
+            model::SEARCH_SCRIPT
+        ),
+    ))
+}
+
 fn generate_with(
     opts: &BuildOptions,
     warm: Option<&mut Warm>,
@@ -554,14 +572,20 @@ fn generate_with(
         None
     };
     t.stage("images");
-    let pages = renderer.render_site(&model, &related_links, &cards.cards, images.as_ref())?;
+    let mut pages = renderer.render_site(&model, &related_links, &cards.cards, images.as_ref())?;
     t.stage("render");
+    let page_count = pages.len();
+    if let Some(warning) = search_page_taken(&site, &model) {
+        reporter.warn(warning);
+    }
+    pages.extend(crate::search::render_index(&site, &model));
+    t.stage("search");
 
     let output = output_folder(opts);
     let files = output_files(&theme, &site, &model, &pages, images.as_ref())?;
     let report = BuildReport {
         output,
-        pages: pages.len(),
+        pages: page_count,
         files: pages.len() + files.len(),
         posts: model.posts.len(),
         skipped: model.skipped.len(),

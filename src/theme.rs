@@ -26,6 +26,7 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = builtin!(
     "archive.html",
     "section.html",
     "404.html",
+    "search.html",
     "alias.html",
     "feed.xml",
     "sitemap.xml",

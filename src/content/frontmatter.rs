@@ -52,6 +52,8 @@ pub struct FrontMatter {
     /// Comments archived from the blog the post was imported from (`enishi
     /// import`): shown read-only, their text escaped.
     pub comments: Vec<ArchivedComment>,
+    /// `search: false`: the page is left out of the site search index.
+    pub search_excluded: bool,
     /// Every other key, for templates (`page.params.foo`). Hugo's own `params`
     /// table is merged in too.
     pub params: BTreeMap<String, Value>,
@@ -159,6 +161,15 @@ pub fn parse(split: &Split, file: &str, tz: Tz) -> Result<FrontMatter> {
                     }
                 }
             }
+            "search" => match &value {
+                Value::Bool(b) => fm.search_excluded = !b,
+                Value::String(s) if s.eq_ignore_ascii_case("false") => fm.search_excluded = true,
+                Value::String(s) if s.eq_ignore_ascii_case("true") => {}
+                _ => fm.problems.push((
+                    key_line(split, &raw_key),
+                    format!("search must be true or false, found {value}; the page stays searchable (write `search: false` to leave it out)"),
+                )),
+            },
             "slug" => fm.slug = scalar_string(&value).filter(|s| !s.trim().is_empty()),
             "tags" | "categories" => {
                 // Hugo keeps `tags: 日記, Rust` as one tag; so do we, saying so.

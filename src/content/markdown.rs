@@ -36,6 +36,9 @@ pub struct Rendered {
     pub segments: Vec<Segment>,
     /// Text of headings, paragraphs, lists and tables: no code blocks, no URLs, no markup.
     pub text: String,
+    /// Text of the code blocks, one after another: what site search finds besides
+    /// `text` (related posts leave code out).
+    pub code: String,
     /// Text of the top-level paragraphs only: what an automatic summary is cut from.
     pub prose: String,
     /// Plain text of the part before `<!--more-->`, when the marker is present.
@@ -286,6 +289,8 @@ fn transform<'a>(
                         _ => {}
                     }
                 }
+                out.code.push_str(&source.tokens().plain(&code));
+                out.code.push('\n');
                 let mut html = highlight::highlight(&code, &lang);
                 // A shortcode's token that the highlighter split would leak: show
                 // such code unhighlighted, every token whole.
@@ -528,7 +533,9 @@ fn collect(
     }
 }
 
-/// Appends text with URLs removed: they carry no meaning for related posts.
+/// Appends text with URLs removed: they carry no meaning for related posts. Only
+/// the URL goes: Japanese text written right after it (`http://x.jp」と言った`)
+/// stays, for related posts and for search.
 fn push_text(text: &mut String, t: &str) {
     let mut first = true;
     for word in t.split(' ') {
@@ -536,7 +543,12 @@ fn push_text(text: &mut String, t: &str) {
             text.push(' ');
         }
         first = false;
-        if !(word.starts_with("http://") || word.starts_with("https://")) {
+        if word.starts_with("http://") || word.starts_with("https://") {
+            let url_len = word
+                .find(|c: char| !c.is_ascii_graphic() || matches!(c, '"' | '<' | '>' | '`'))
+                .unwrap_or(word.len());
+            text.push_str(&word[url_len..]);
+        } else {
             text.push_str(word);
         }
     }
@@ -666,6 +678,15 @@ pub fn summarize(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn urls_leave_the_text_but_words_glued_after_them_stay() {
+        let r = render(
+            "写真 http://example.com/x」と、つぶやいた。 https://a.jp/b 次へ\n",
+            1,
+        );
+        assert_eq!(r.text.trim(), "写真 」と、つぶやいた。  次へ");
+    }
+
     #[test]
     fn emoji_codes_become_emoji_outside_code_when_asked() {
         let md = "いいね :+1: と :smile: と :nope: と 10:30:00\n\n`:smile:`\n\n```\n:smile:\n```\n";

@@ -24,7 +24,7 @@ pub const BUILTIN_USER_DICTIONARY: &str = include_str!("../../dictionaries/user.
 /// Words that carry no topic; always loaded.
 pub const BUILTIN_STOPWORDS: &str = include_str!("../../dictionaries/stopwords.txt");
 /// Bump when the way terms are chosen changes, so cached term counts are redone.
-pub const ANALYSIS_VERSION: u32 = 3;
+pub const ANALYSIS_VERSION: u32 = 4;
 
 pub struct Tokenizer {
     segmenter: Segmenter,

@@ -92,6 +92,7 @@ impl<'a> Renderer<'a> {
         jobs.extend(self.render_sections(&shared, enriched, &jobs)?);
         jobs.push(self.render_archive(&shared));
         jobs.push(self.render_404(&shared));
+        jobs.extend(self.render_search(&shared)?);
         jobs.push(self.render_feed(&shared, enriched));
         jobs.push(self.render_sitemap(&shared));
         jobs.push(self.render_robots(&shared));

@@ -4,7 +4,7 @@
 use anyhow::{Result, anyhow};
 use minijinja::context;
 
-use crate::model::SiteModel;
+use crate::model::{SEARCH_PAGE, SiteModel};
 use crate::related::RelatedLink;
 
 use super::content::absolute_links;
@@ -353,6 +353,32 @@ impl Renderer<'_> {
                 years => years,
             },
         }
+    }
+
+    /// The search page, unless search is off, the site has its own page there
+    /// (which the pipeline warns about), or the site's own theme has no
+    /// `search.html` (a theme written before search keeps building; the index is
+    /// written all the same).
+    pub(super) fn render_search(&self, s: &Shared) -> Result<Option<Job>> {
+        let taken = s.model.pages.iter().any(|p| p.path == SEARCH_PAGE);
+        if !self.site.config.search.enabled
+            || taken
+            || self.theme.template("search.html")?.is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(Job {
+            path: format!("{}index.html", SEARCH_PAGE.trim_start_matches('/')),
+            template: "search.html",
+            origin: "the search page".into(),
+            ctx: context! {
+                site => &s.site,
+                meta => self.website_meta(
+                    format!("検索 | {}", self.site.config.title),
+                    SEARCH_PAGE,
+                ),
+            },
+        }))
     }
 
     pub(super) fn render_404(&self, s: &Shared) -> Job {

@@ -35,6 +35,9 @@ pub(super) struct SiteView {
     icon_url: String,
     /// `/apple-touch-icon.png` (180 px).
     apple_touch_icon_url: String,
+    /// The search page and the module it imports; None when `[search]` is off.
+    search_url: Option<String>,
+    search_script: Option<String>,
 }
 
 /// A tag or category a post is filed under.
@@ -374,6 +377,16 @@ impl Renderer<'_> {
             favicon_url: s.url("/favicon.ico"),
             icon_url: s.url("/icon.svg"),
             apple_touch_icon_url: s.url("/apple-touch-icon.png"),
+            search_url: s
+                .config
+                .search
+                .enabled
+                .then(|| s.url(crate::model::SEARCH_PAGE)),
+            search_script: s
+                .config
+                .search
+                .enabled
+                .then(|| s.url(crate::model::SEARCH_SCRIPT)),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests: real builds of real sites in temp dirs, real SQLite files.
 //! One binary (it links the 46 MB dictionary once); one module per area.
 
+mod browser;
 mod common;
 mod http;
 
@@ -17,6 +18,7 @@ mod import;
 mod output;
 mod props;
 mod related;
+mod search;
 mod serve;
 mod shortcodes;
 mod theme;

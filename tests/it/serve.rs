@@ -7,20 +7,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use crate::browser::Browser;
 use crate::common::TestSite;
 
 /// Generous: a rebuild takes milliseconds, but CI machines can be slow and busy.
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
-    base: String,
+    pub(crate) base: String,
     stdout: Receiver<String>,
 }
 
 impl Server {
-    fn start(site: &TestSite, extra: &[&str]) -> Server {
+    pub(crate) fn start(site: &TestSite, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_enishi"))
             .args(["serve", "--port", "0"])
             .args(extra)
@@ -359,197 +360,28 @@ fn a_port_in_use_is_a_clear_error_and_ctrl_c_stops_cleanly() {
 /// ENISHI_REQUIRE_BROWSER=1, so in CI this test cannot be skipped.
 #[test]
 fn chromium_shows_a_saved_change_without_a_manual_reload() {
-    let (Some(chromium), Some(driver)) = (which("chromium"), which("chromedriver")) else {
-        assert!(
-            std::env::var("ENISHI_REQUIRE_BROWSER").is_err(),
-            "chromium and chromedriver are required (see .ci/run)"
-        );
-        eprintln!("skipped: chromium or chromedriver not installed (.ci/run installs them)");
+    let Some(browser) = Browser::start() else {
         return;
     };
     let site = blog();
     let server = Server::start(&site, &[]);
-    let driver_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut chromedriver = Command::new(driver)
-        .arg(format!("--port={driver_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let wd = WebDriver::new(driver_port, &chromium);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let page = format!("{}/2024/01/02/a/", server.base);
-        wd.navigate(&page);
-        wd.wait_text("はじめの本文です。");
-        // A marker the page keeps only as long as it is not reloaded by anyone else.
-        wd.script("window.__enishiMarker = 1; return 1;");
-        site.post(
-            "a",
-            "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
-            "ブラウザで見える新しい本文。",
-        );
-        wd.wait_text("ブラウザで見える新しい本文。");
-        let marker = wd.script("return window.__enishiMarker === undefined ? 'reloaded' : 'same';");
-        assert_eq!(
-            marker, "reloaded",
-            "the page was reloaded by the live-reload script"
-        );
-    }));
-    wd.quit();
-    let _ = chromedriver.kill();
-    let _ = chromedriver.wait();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
-}
-
-fn which(name: &str) -> Option<String> {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()?;
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !path.is_empty()).then_some(path)
-}
-
-/// The few WebDriver calls the test needs, over plain HTTP.
-struct WebDriver {
-    base: String,
-    session: String,
-}
-
-impl WebDriver {
-    fn new(port: u16, chromium: &str) -> WebDriver {
-        let base = format!("127.0.0.1:{port}");
-        let profile = tempfile::tempdir().unwrap().keep();
-        let caps = serde_json::json!({
-            "capabilities": { "alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": chromium,
-                    "args": [
-                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--disable-dev-shm-usage",
-                        format!("--user-data-dir={}", profile.display()),
-                    ]
-                }
-            }}
-        });
-        let deadline = Instant::now() + WAIT;
-        let response = loop {
-            match try_post(&base, "/session", &caps) {
-                Ok(r) => break r,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => panic!("chromedriver did not answer: {e}"),
-            }
-        };
-        let session = response["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {response}"))
-            .to_string();
-        WebDriver { base, session }
-    }
-
-    fn call(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
-        try_post(
-            &self.base,
-            &format!("/session/{}{path}", self.session),
-            body,
-        )
-        .unwrap_or_else(|e| panic!("webdriver {path}: {e}"))
-    }
-
-    fn navigate(&self, url: &str) {
-        self.call("/url", &serde_json::json!({ "url": url }));
-    }
-
-    fn script(&self, js: &str) -> String {
-        let v = self.call(
-            "/execute/sync",
-            &serde_json::json!({ "script": js, "args": [] }),
-        );
-        match &v["value"] {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }
-    }
-
-    fn wait_text(&self, text: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let body = self.script("return document.body ? document.body.innerText : '';");
-            if body.contains(text) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the page never showed {text}: {body}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn quit(&self) {
-        let mut stream = match TcpStream::connect(&self.base) {
-            Ok(s) => s,
-            Err(_) => return,
-        };
-        let _ = write!(
-            stream,
-            "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.session, self.base
-        );
-        let _ = read_response_body(&mut stream);
-    }
-}
-
-fn try_post(host: &str, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let body = body.to_string();
-    let mut stream = TcpStream::connect(host).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let json = read_response_body(&mut stream)?;
-    serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))
-}
-
-/// Reads one HTTP response's body by its Content-Length (chromedriver keeps the
-/// connection open, so reading to the end would wait for its idle timeout).
-fn read_response_body(stream: &mut TcpStream) -> Result<String, String> {
-    let mut reader = BufReader::new(stream);
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).map_err(|e| e.to_string())?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse::<usize>().ok();
-        }
-    }
-    let length = length.ok_or("no Content-Length in the response")?;
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).map_err(|e| e.to_string())?;
-    String::from_utf8(body).map_err(|e| e.to_string())
+    let page = format!("{}/2024/01/02/a/", server.base);
+    browser.navigate(&page);
+    browser.wait_text("はじめの本文です。");
+    // A marker the page keeps only as long as it is not reloaded by anyone else.
+    browser.script("window.__enishiMarker = 1; return 1;");
+    site.post(
+        "a",
+        "title: 最初の記事\ndate: 2024-01-02\ntags: [日記]",
+        "ブラウザで見える新しい本文。",
+    );
+    browser.wait_text("ブラウザで見える新しい本文。");
+    let marker =
+        browser.script("return window.__enishiMarker === undefined ? 'reloaded' : 'same';");
+    assert_eq!(
+        marker, "reloaded",
+        "the page was reloaded by the live-reload script"
+    );
 }
 
 #[test]

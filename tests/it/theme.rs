@@ -421,6 +421,8 @@ fn every_text_colour_meets_aa_in_both_schemes() {
                 &["--bg", "--code-bg"][..],
             ),
             (&text[..], &["--code-bg"][..]),
+            (&["--fg"][..], &["--mark-bg"][..]),
+            (&["--bg"][..], &["--accent"][..]),
         ] {
             for f in fg {
                 for b in bgs {
