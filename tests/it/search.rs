@@ -266,3 +266,25 @@ fn chromium_finds_what_the_reader_typed() {
     let marks = browser.script("return document.querySelectorAll('.search-results mark').length;");
     assert!(marks.parse::<usize>().unwrap() >= 2, "{marks}");
 }
+
+#[test]
+fn urls_carry_the_base_path() {
+    let site = TestSite::with_config(
+        "title = \"テストブログ\"\nbase_url = \"https://example.jp/blog/\"\n",
+    );
+    site.post("a", "title: 最初\ndate: 2024-05-26", "本文です。");
+    site.build();
+    let block: Value = serde_json::from_str(&site.read("_search/d/0-0.json")).unwrap();
+    assert_eq!(block["u"], "/blog/2024/05/26/a/");
+    assert_eq!(block["t"], "最初");
+    assert_eq!(block["d"], "2024-05-26");
+    let doc = site.html("index.html");
+    assert_eq!(
+        crate::common::attr(&doc, "form.site-search", "action"),
+        "/blog/search/"
+    );
+    assert!(
+        site.read("search/index.html")
+            .contains("import { search } from \"/blog/_search/search.js\";")
+    );
+}
