@@ -10,7 +10,7 @@ use scraper::{Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::util::collapse_whitespace;
+use crate::util::{collapse_whitespace, cut_text};
 
 /// Descriptions are cut to about this many characters.
 pub const DESCRIPTION_CHARS: usize = 120;
@@ -98,14 +98,14 @@ pub fn extract(html: &str, final_url: &Url) -> PageMeta {
         .filter(|t| !t.is_empty())
         .or_else(|| first_text("title"))
         .or_else(|| first_text("h1"))
-        .map(|t| cut(&t, TITLE_CHARS));
+        .map(|t| cut_text(&t, TITLE_CHARS));
 
     let description = get("og:description")
         .or_else(|| get("twitter:description"))
         .or_else(|| get("description"))
         .map(collapse_whitespace)
         .filter(|d| !d.is_empty() && Some(d) != title.as_ref())
-        .map(|d| cut(&d, DESCRIPTION_CHARS));
+        .map(|d| cut_text(&d, DESCRIPTION_CHARS));
 
     let mut image_candidates: Vec<&str> = [
         "og:image:secure_url",
@@ -125,7 +125,7 @@ pub fn extract(html: &str, final_url: &Url) -> PageMeta {
         .or_else(|| get("application-name"))
         .map(collapse_whitespace)
         .filter(|s| !s.is_empty())
-        .map(|s| cut(&s, TITLE_CHARS))
+        .map(|s| cut_text(&s, TITLE_CHARS))
         .unwrap_or(host);
 
     let icon = link(&["icon", "apple-touch-icon"])
@@ -152,17 +152,6 @@ pub fn extract(html: &str, final_url: &Url) -> PageMeta {
         icon,
         published,
     }
-}
-
-/// At most `max` characters, cut on a character boundary with an ellipsis.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.truncate(out.trim_end().len());
-    out.push('…');
-    out
 }
 
 /// Reads the dates Japanese sites actually write: ISO 8601 and RFC 3339, but also
@@ -225,9 +214,9 @@ mod tests {
     #[test]
     fn cut_keeps_characters_whole() {
         let s = "あ".repeat(130);
-        let c = cut(&s, 120);
+        let c = cut_text(&s, 120);
         assert_eq!(c.chars().count(), 120);
         assert!(c.ends_with("あ…"));
-        assert_eq!(cut("短い", 120), "短い");
+        assert_eq!(cut_text("短い", 120), "短い");
     }
 }

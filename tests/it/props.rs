@@ -83,4 +83,40 @@ proptest! {
             prop_assert!(image.starts_with("http://") || image.starts_with("https://"), "{image}");
         }
     }
+
+    #[test]
+    fn cuts_fall_between_grapheme_clusters(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                Just("👨\u{200D}👩\u{200D}👧\u{200D}👦"),
+                Just("🇯🇵"),
+                Just("👍🏽"),
+                Just("❤\u{FE0F}"),
+                Just("か\u{3099}"),
+                Just("e\u{301}\u{302}"),
+                Just("あ"),
+                Just(" "),
+                Just("。"),
+            ],
+            0..80,
+        ),
+        max in 1usize..60,
+    ) {
+        use unicode_segmentation::UnicodeSegmentation;
+        let text: String = pieces.concat();
+        let boundary = |kept: &str| text.grapheme_indices(true).any(|(i, _)| i == kept.len()) || kept.len() == text.len();
+        let cut = enishi::util::cut_text(&text, max);
+        prop_assert!(cut.chars().count() <= max);
+        let kept = cut.strip_suffix('…').unwrap_or(&cut).trim_end();
+        prop_assert!(text.starts_with(kept) && boundary(kept), "{cut:?}");
+        let summary = enishi::content::markdown::summarize(&text, max);
+        let kept = summary.strip_suffix('…').unwrap_or(&summary);
+        let collapsed = enishi::util::collapse_whitespace(&text);
+        prop_assert!(collapsed.starts_with(kept), "{summary:?}");
+        prop_assert!(
+            kept.is_empty() || collapsed.len() == kept.len()
+                || collapsed.grapheme_indices(true).any(|(i, _)| i == kept.len()),
+            "{summary:?}"
+        );
+    }
 }
