@@ -320,7 +320,7 @@ async fn fetch_card(
         Err(e) => return Fetched::Failed(format!("not a valid URL ({e})")),
     };
     let fetched = match client
-        .get(&parsed, validators, BodyLimit::HtmlHead { cap })
+        .get(&parsed, validators, BodyLimit::Html { cap })
         .await
     {
         Ok(Outcome::Fetched(f)) => f,

@@ -481,6 +481,29 @@ fn slow_truncated_and_endless_responses() {
         },
     );
     assert_eq!(ok(&huge_head).meta.title.as_deref(), Some("頭が長い"));
+
+    // A body that stalls after its head: the card is made from what came. One
+    // that stalls inside the head is a timeout.
+    let stalled = s.route(
+        "/stalled-body",
+        Route::Stall {
+            start: "<html><head><meta property=\"og:title\" content=\"頭は届いた\"></head><body><p>続きは"
+                .as_bytes()
+                .to_vec(),
+            stall: Duration::from_secs(3),
+        },
+    );
+    let started = Instant::now();
+    assert_eq!(ok(&stalled).meta.title.as_deref(), Some("頭は届いた"));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let stalled = s.route(
+        "/stalled-head",
+        Route::Stall {
+            start: b"<html><head><title>".to_vec(),
+            stall: Duration::from_secs(3),
+        },
+    );
+    assert_eq!(err(&stalled), "timed out after 1.5 s");
 }
 
 #[test]
