@@ -144,7 +144,7 @@ pub struct LinksConfig {
     pub timeout: f64,
     /// Seconds to establish a connection.
     pub connect_timeout: f64,
-    /// Bytes of HTML read at most (reading also stops at `</head>`).
+    /// Bytes of HTML read at most (metadata such as JSON-LD can be anywhere in a page).
     pub max_bytes: usize,
     /// Requests in flight at once, over all hosts.
     pub concurrency: usize,

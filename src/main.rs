@@ -475,6 +475,17 @@ fn card(source: PathBuf, url: &str, json: bool, mode: Mode) -> Result<()> {
         writeln!(out, "site name    {}", m.site_name)?;
         writeln!(out, "icon         {}", m.icon)?;
         writeln!(out, "published    {}", or_none(&m.published))?;
+        let src = &m.sources;
+        let named = |s: Option<cards::Source>| s.map_or("-", cards::Source::name);
+        writeln!(
+            out,
+            "sources      title {}, description {}, image {}, site name {}, published {}",
+            named(src.title),
+            named(src.description),
+            named(src.image),
+            named(src.site_name),
+            named(src.published)
+        )?;
     }
     match result {
         Ok(_) => Ok(()),

@@ -57,6 +57,36 @@ pub fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The longest prefix of `s` of at most `max_chars` characters that ends between
+/// grapheme clusters, so a flag, a family emoji, a skin tone or a letter with its
+/// combining marks is never split. Counting characters (not clusters) keeps the
+/// limits as they always were for text without such sequences, and bounds the size
+/// of a hostile cluster.
+pub fn grapheme_prefix(s: &str, max_chars: usize) -> &str {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut chars = 0;
+    for (at, cluster) in s.grapheme_indices(true) {
+        chars += cluster.chars().count();
+        if chars > max_chars {
+            return &s[..at];
+        }
+    }
+    s
+}
+
+/// At most `max` characters: `s` itself, or a prefix cut between grapheme clusters
+/// and ended with "…".
+pub fn cut_text(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out = grapheme_prefix(s, max.saturating_sub(1))
+        .trim_end()
+        .to_string();
+    out.push('…');
+    out
+}
+
 /// Display form of a path relative to the site root, with `/` separators on every OS.
 pub fn display_rel(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
@@ -209,6 +239,32 @@ pub fn unescape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cuts_fall_between_grapheme_clusters() {
+        let family = "👨\u{200D}👩\u{200D}👧\u{200D}👦";
+        for (text, max, want) in [
+            ("あいうえお", 3, "あい…"),
+            ("あいう", 3, "あいう"),
+            // A flag is two regional indicators: never half of one.
+            ("日本🇯🇵です", 4, "日本…"),
+            ("日本🇯🇵です", 5, "日本🇯🇵…"),
+            // Skin tone, variation selector, combining mark.
+            ("手👍🏽を", 3, "手…"),
+            ("❤\u{FE0F}愛", 2, "…"),
+            ("cafe\u{301}s", 5, "caf…"),
+        ] {
+            assert_eq!(cut_text(text, max), want, "{text} {max}");
+        }
+        let s = format!("家族{family}です");
+        for max in 1..12 {
+            let c = cut_text(&s, max);
+            assert!(c.chars().count() <= max, "{c}");
+            let kept = c.trim_end_matches('…');
+            assert!(!kept.contains('\u{200D}') || kept.contains(family), "{c}");
+        }
+        assert_eq!(grapheme_prefix("🇯🇵🇯🇵", 3), "🇯🇵");
+    }
 
     #[test]
     fn slugs_keep_japanese_and_fold_punctuation() {

@@ -10,7 +10,7 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Ta
 
 use super::highlight;
 use super::shortcodes::expanded::{Expanded, Placeholders};
-use crate::util::{collapse_whitespace, escape_html, slugify};
+use crate::util::{collapse_whitespace, escape_html, grapheme_prefix, slugify};
 
 const MORE_MARKER: &str = "<!--more-->";
 
@@ -651,27 +651,34 @@ impl HeadingIds {
 
 /// Plain-text summary of about `limit` characters: cut after a Japanese or Latin
 /// sentence end when one falls in the second half, else at a word boundary with "…".
+/// Every cut falls between grapheme clusters (see [`grapheme_prefix`]).
 pub fn summarize(text: &str, limit: usize) -> String {
+    use unicode_segmentation::UnicodeSegmentation;
     let text = collapse_whitespace(text);
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= limit {
+    if text.chars().count() <= limit {
         return text;
     }
-    let window = &chars[..limit];
-    if let Some(end) = window
-        .iter()
-        .rposition(|c| matches!(c, '。' | '！' | '？' | '!' | '?' | '」'))
-        .filter(|&i| i >= limit / 3)
-    {
-        return window[..=end].iter().collect();
+    let window = grapheme_prefix(&text, limit);
+    // Byte offsets in `window`: after the last sentence end, before the last soft break.
+    let (mut sentence_end, mut soft_break) = (None, None);
+    let mut chars = 0;
+    for (at, cluster) in window.grapheme_indices(true) {
+        let first = cluster.chars().next().unwrap_or(' ');
+        if matches!(first, '。' | '！' | '？' | '!' | '?' | '」') && chars >= limit / 3 {
+            sentence_end = Some(at + cluster.len());
+        }
+        if (first.is_whitespace() || matches!(first, '、' | '，' | ',')) && chars >= limit / 2 {
+            soft_break = Some(at);
+        }
+        chars += cluster.chars().count();
     }
-    let cut = window
-        .iter()
-        .rposition(|c| c.is_whitespace() || matches!(c, '、' | '，' | ','))
-        .filter(|&i| i >= limit / 2)
-        .unwrap_or(limit);
-    let mut s: String = window[..cut].iter().collect();
-    s = s.trim_end_matches(['、', '，', ',', ' ']).to_string();
+    if let Some(end) = sentence_end {
+        return window[..end].to_string();
+    }
+    let cut = soft_break.unwrap_or(window.len());
+    let mut s = window[..cut]
+        .trim_end_matches(['、', '，', ',', ' '])
+        .to_string();
     s.push('…');
     s
 }
@@ -840,5 +847,26 @@ mod tests {
         let s = summarize(&"あ".repeat(200), 120);
         assert_eq!(s.chars().count(), 121);
         assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn summaries_never_split_emoji_sequences() {
+        let family = "👨\u{200D}👩\u{200D}👧";
+        for pad in 0..8 {
+            let text = format!("{}{family}🇯🇵{}", "あ".repeat(115 + pad), "い".repeat(50));
+            let s = summarize(&text, 120);
+            let kept = s.trim_end_matches('…');
+            assert!(text.starts_with(kept), "{s}");
+            let rest = &text[kept.len()..];
+            assert!(
+                !rest.starts_with('\u{200D}') && !rest.starts_with('👩') && !rest.starts_with('👧'),
+                "split the family: {s}"
+            );
+            assert_eq!(
+                kept.matches('🇵').count(),
+                kept.matches('🇯').count(),
+                "half a flag: {s}"
+            );
+        }
     }
 }

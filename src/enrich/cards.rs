@@ -1,7 +1,10 @@
 //! Enrich stage: link cards. Every URL that stands alone in a paragraph
-//! ([`Segment::Card`]) is fetched once, read for Open Graph / Twitter / plain HTML
-//! metadata, and cached in the SQLite store. URLs of the site itself become cards
-//! from the local post at render time and are never fetched.
+//! ([`Segment::Card`]) is fetched once, read for Open Graph / Twitter / JSON-LD /
+//! oEmbed / plain HTML metadata ([`super::ogp`] says in which order), and cached in
+//! the SQLite store. A zero-delay meta refresh on a page without Open Graph or
+//! Twitter metadata (a URL shortener's page) is followed once, as a redirect. URLs
+//! of the site itself become cards from the local post at render time and are
+//! never fetched.
 //!
 //! A card that cannot be made is never fatal: the paragraph renders as a plain link
 //! and a warning names the file, line, URL and reason (`--strict` turns warnings
@@ -24,7 +27,9 @@ use crate::store::{Store, Tables};
 use super::charset;
 use super::engine::{self, Cached, Fetched, Freshness, Mode, Resource, RowTable};
 use super::fetch::{self, BodyLimit, Outcome, Validators};
-pub use super::ogp::PageMeta;
+pub use super::ogp::{PageMeta, Source, Sources};
+use super::page::Page;
+use super::{oembed, ogp};
 
 /// The link-card cache: one row per URL, failures included, with HTTP validators.
 pub const TABLES: Tables = Tables {
@@ -319,14 +324,51 @@ async fn fetch_card(
         Ok(u) => u,
         Err(e) => return Fetched::Failed(format!("not a valid URL ({e})")),
     };
-    let fetched = match client
-        .get(&parsed, validators, BodyLimit::HtmlHead { cap })
-        .await
-    {
+    let limit = BodyLimit::Html { cap };
+    let fetched = match client.get(&parsed, validators, limit).await {
         Ok(Outcome::Fetched(f)) => f,
         Ok(Outcome::NotModified { validators }) => return Fetched::NotModified(validators),
         Err(reason) => return Fetched::Failed(reason),
     };
+    // The card is revalidated against the page asked for, wherever it led.
+    let validators = fetched.validators.clone();
+    let mut page = match read_page(&fetched) {
+        Ok(page) => page,
+        Err(reason) => return Fetched::Failed(reason),
+    };
+    // A shortener's "redirecting…" page: go where it goes, once (the page there is
+    // carded as it is, whatever it refreshes to).
+    if !page.has_card_tags()
+        && let Some(target) = page.refresh_target()
+    {
+        page = match client.follow(&fetched, &target, limit).await {
+            Ok(Outcome::Fetched(next)) => match read_page(&next) {
+                Ok(page) => page,
+                Err(reason) => return Fetched::Failed(reason),
+            },
+            Ok(Outcome::NotModified { .. }) => {
+                return Fetched::Failed("HTTP 304 to an unconditional request".into());
+            }
+            Err(reason) => return Fetched::Failed(reason),
+        };
+    }
+    let oembed = match page.oembed_url() {
+        Some(endpoint) if ogp::wants_oembed(&page) => oembed::fetch(client, &endpoint).await,
+        _ => None,
+    };
+    let meta = ogp::assemble(&page, oembed.as_ref());
+    Fetched::Value(
+        Card {
+            url: url.to_string(),
+            final_url: page.final_url.to_string(),
+            meta,
+        },
+        validators,
+    )
+}
+
+/// A fetched HTML page, decoded and read; an error for anything else.
+fn read_page(fetched: &fetch::Fetched) -> Result<Page, String> {
     if let Some(ct) = &fetched.content_type {
         let mime = ct
             .split(';')
@@ -335,7 +377,7 @@ async fn fetch_card(
             .trim()
             .to_ascii_lowercase();
         if !(mime == "text/html" || mime == "application/xhtml+xml" || mime.is_empty()) {
-            return Fetched::Failed(format!("not an HTML page (content type {mime})"));
+            return Err(format!("not an HTML page (content type {mime})"));
         }
     }
     let text = charset::decode(
@@ -343,15 +385,7 @@ async fn fetch_card(
         fetched.content_type.as_deref(),
         fetched.final_url.host_str(),
     );
-    let meta = super::ogp::extract(&text, &fetched.final_url);
-    Fetched::Value(
-        Card {
-            url: url.to_string(),
-            final_url: fetched.final_url.to_string(),
-            meta,
-        },
-        fetched.validators,
-    )
+    Ok(Page::read(&text, &fetched.final_url))
 }
 
 /// `enishi card URL --json`: exactly these keys, absent fields null.
@@ -366,6 +400,9 @@ pub struct CardJson {
     pub site_name: Option<String>,
     pub icon: Option<String>,
     pub error: Option<String>,
+    /// Which source gave each field (`og`, `twitter`, `json-ld`, `oembed`, `html`,
+    /// `host`); null for an error.
+    pub sources: Option<Sources>,
 }
 
 impl CardJson {
@@ -381,6 +418,7 @@ impl CardJson {
                 site_name: Some(card.meta.site_name.clone()),
                 icon: Some(card.meta.icon.clone()).filter(|i| !i.is_empty()),
                 error: None,
+                sources: Some(card.meta.sources.clone()),
             },
             Err(reason) => CardJson {
                 url: url.to_string(),
@@ -392,6 +430,7 @@ impl CardJson {
                 site_name: None,
                 icon: None,
                 error: Some(reason.clone()),
+                sources: None,
             },
         }
     }

@@ -1,7 +1,9 @@
 //! The one HTTP client every enrich stage fetches through (link cards and remote
 //! images, through the fetch-and-cache engine): timeouts, a byte cap, at most five redirects,
 //! global and per-host concurrency limits, and no requests to private addresses
-//! unless the site allows it.
+//! unless the site allows it. Redirects are followed here, not by reqwest, so a hop
+//! that is not HTTP (a link card's `<meta http-equiv="refresh">`) counts against the
+//! same cap through [`Client::follow`].
 //!
 //! Everything fetched is untrusted; this module only guarantees *how* it is fetched.
 
@@ -9,7 +11,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
@@ -39,8 +41,11 @@ pub struct Validators {
 /// When to stop reading a body.
 #[derive(Debug, Clone, Copy)]
 pub enum BodyLimit {
-    /// HTML: stop at `</head>` or at the cap, and use what was read.
-    HtmlHead { cap: usize },
+    /// HTML: read up to the cap and use what was read. Metadata can sit anywhere
+    /// (JSON-LD often ends the body), and only a tokenizer knows where the head
+    /// really ends, so the bytes are not cut at the first `</head`. A body still
+    /// arriving at the timeout is used as far as it came once a head end has.
+    Html { cap: usize },
     /// A file that is useless when cut short: over the cap is an error.
     Whole { cap: usize },
 }
@@ -48,6 +53,8 @@ pub enum BodyLimit {
 #[derive(Debug)]
 pub struct Fetched {
     pub final_url: Url,
+    /// Hops taken to get here (HTTP redirects, and earlier hops handed to [`Client::follow`]).
+    pub redirects: usize,
     pub content_type: Option<String>,
     pub validators: Validators,
     pub body: Vec<u8>,
@@ -179,18 +186,8 @@ impl Client {
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.timeout)
             .no_proxy()
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > MAX_REDIRECTS {
-                    return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-                }
-                if attempt.previous().contains(attempt.url()) {
-                    return attempt.error("redirect loop");
-                }
-                if let Err(reason) = check_url(attempt.url(), allow_private) {
-                    return attempt.error(format!("redirected to a refused URL: {reason}"));
-                }
-                attempt.follow()
-            }))
+            // Redirects are followed in `get` (see the module comment).
+            .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .build()?;
         Ok(Client {
@@ -214,6 +211,37 @@ impl Client {
         validators: Option<&Validators>,
         limit: BodyLimit,
     ) -> Result<Outcome, String> {
+        self.get_after(url, validators, limit, 0).await
+    }
+
+    /// One more hop from a fetched page to `to`, found in the page rather than in a
+    /// header: it counts as a redirect, under the same cap and the same guard.
+    pub async fn follow(
+        &self,
+        from: &Fetched,
+        to: &Url,
+        limit: BodyLimit,
+    ) -> Result<Outcome, String> {
+        let hops = from.redirects + 1;
+        if hops > MAX_REDIRECTS {
+            return Err(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        if without_fragment(to) == without_fragment(&from.final_url) {
+            return Err("redirect loop".into());
+        }
+        check_url(to, self.limits.allow_private_hosts)
+            .map_err(|reason| format!("redirected to a refused URL: {reason}"))?;
+        self.get_after(to, None, limit, hops).await
+    }
+
+    /// [`Client::get`], `hops` redirects into a chain.
+    async fn get_after(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        limit: BodyLimit,
+        hops: usize,
+    ) -> Result<Outcome, String> {
         check_url(url, self.limits.allow_private_hosts)?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let per_host = {
@@ -227,22 +255,15 @@ impl Client {
         let _global_permit = self.global.acquire().await.map_err(|e| e.to_string())?;
         self.requests.fetch_add(1, Ordering::Relaxed);
 
-        let mut request = self.http.get(url.clone());
         // A 304 only means "unchanged" when we asked conditionally.
         let conditional = validators.is_some_and(|v| v.etag.is_some() || v.last_modified.is_some());
-        if let Some(v) = validators {
-            if let Some(etag) = &v.etag {
-                request = request.header(header::IF_NONE_MATCH, etag);
-            }
-            if let Some(lm) = &v.last_modified {
-                request = request.header(header::IF_MODIFIED_SINCE, lm);
-            }
-        }
         let timeout = self.limits.timeout;
-        // reqwest's own timeout covers the body too; this outer one is a backstop
-        // for a server that trickles bytes forever.
+        // reqwest's own timeout (what is left of it at each hop) covers the body too;
+        // the outer one is a backstop for a server that trickles bytes forever.
         let read = async {
-            let mut response = request.send().await.map_err(|e| describe(&e, timeout))?;
+            let (mut response, redirects) = self
+                .send_following(url, validators, hops, Instant::now() + timeout)
+                .await?;
             let status = response.status();
             let validators = Validators {
                 etag: header_str(response.headers(), header::ETAG),
@@ -261,7 +282,14 @@ impl Client {
                 let chunk = match response.chunk().await {
                     Ok(Some(chunk)) => chunk,
                     Ok(None) => break,
-                    Err(e) if e.is_timeout() => return Err(describe(&e, timeout)),
+                    Err(e) if e.is_timeout() => {
+                        // A page whose head has come is used as far as it came, like
+                        // one cut by the cap: a slow body costs the card nothing.
+                        if matches!(limit, BodyLimit::Html { .. }) && has_head_end(&body) {
+                            break;
+                        }
+                        return Err(describe(&e, timeout));
+                    }
                     Err(_) => {
                         return Err(format!(
                             "the connection closed mid-response after {} bytes",
@@ -271,12 +299,9 @@ impl Client {
                 };
                 body.extend_from_slice(&chunk);
                 match limit {
-                    BodyLimit::HtmlHead { cap } => {
+                    BodyLimit::Html { cap } => {
                         if body.len() >= cap {
                             body.truncate(cap);
-                            break;
-                        }
-                        if find_head_end(&body, body.len().saturating_sub(chunk.len() + 7)) {
                             break;
                         }
                     }
@@ -287,8 +312,14 @@ impl Client {
                     }
                 }
             }
+            if let BodyLimit::Html { cap } = limit
+                && body.starts_with(GZIP_MAGIC)
+            {
+                body = gunzip(&body, cap);
+            }
             Ok(Outcome::Fetched(Fetched {
                 final_url,
+                redirects,
                 content_type,
                 validators,
                 body,
@@ -299,6 +330,87 @@ impl Client {
             Err(_) => Err(format!("timed out after {}", seconds(timeout))),
         }
     }
+
+    /// Sends the request and follows HTTP redirects (at most [`MAX_REDIRECTS`] hops
+    /// in all, `hops` of them already taken; no loops; every target checked like the
+    /// first URL). Returns the last response and the hops taken in all.
+    async fn send_following(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+        mut hops: usize,
+        deadline: Instant,
+    ) -> Result<(reqwest::Response, usize), String> {
+        let timeout = self.limits.timeout;
+        let mut visited = vec![without_fragment(url)];
+        let mut current = url.clone();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!("timed out after {}", seconds(timeout)));
+            }
+            let mut request = self.http.get(current.clone()).timeout(left);
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(header::IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &v.last_modified {
+                    request = request.header(header::IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let response = request.send().await.map_err(|e| describe(&e, timeout))?;
+            let status = response.status().as_u16();
+            let location = header_str(response.headers(), header::LOCATION);
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                return Ok((response, hops));
+            };
+            let next = current
+                .join(&location)
+                .map_err(|e| format!("redirected to an invalid URL ({e})"))?;
+            if hops >= MAX_REDIRECTS {
+                return Err(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            let key = without_fragment(&next);
+            if visited.contains(&key) {
+                return Err("redirect loop".into());
+            }
+            check_url(&next, self.limits.allow_private_hosts)
+                .map_err(|reason| format!("redirected to a refused URL: {reason}"))?;
+            visited.push(key);
+            current = next;
+            hops += 1;
+        }
+    }
+}
+
+/// Whether the bytes read so far hold the end of a head (`</head` or `<body`,
+/// ASCII case-insensitive): a page cut after it still makes a card.
+fn has_head_end(body: &[u8]) -> bool {
+    body.windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"</head") || w[..5].eq_ignore_ascii_case(b"<body"))
+}
+
+/// A URL as a loop check compares it: the fragment is never sent.
+fn without_fragment(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    url
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1F, 0x8B];
+
+/// A gzip stream that arrived as the page itself (a server that compressed twice,
+/// or sent a `.html.gz` without `Content-Encoding`): what it holds, up to `cap`
+/// bytes. A stream cut off by the byte cap still gives what was before the cut.
+fn gunzip(body: &[u8], cap: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    // An error ends the stream; what was decoded before it is kept.
+    let _ = flate2::read::MultiGzDecoder::new(body)
+        .take(cap as u64)
+        .read_to_end(&mut out);
+    out
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
@@ -307,13 +419,6 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-}
-
-/// Whether `</head` appears in `body` at or after `from` (ASCII case-insensitive).
-fn find_head_end(body: &[u8], from: usize) -> bool {
-    body[from.min(body.len())..]
-        .windows(6)
-        .any(|w| w.eq_ignore_ascii_case(b"</head"))
 }
 
 fn seconds(d: Duration) -> String {
@@ -531,8 +636,64 @@ mod tests {
     }
 
     #[test]
-    fn head_end_is_found_across_case() {
-        assert!(find_head_end(b"<html><HEAD></HeAd>", 0));
-        assert!(!find_head_end(b"<html><head>", 0));
+    fn a_hop_found_in_a_page_is_a_redirect() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = Client::new(Limits {
+                connect_timeout: Duration::from_secs(1),
+                timeout: Duration::from_secs(1),
+                concurrency: 1,
+                per_host: 1,
+                allow_private_hosts: false,
+                user_agent: "test".into(),
+            })
+            .unwrap();
+            let page = |redirects| Fetched {
+                final_url: Url::parse("https://short.example/abc").unwrap(),
+                redirects,
+                content_type: None,
+                validators: Validators::default(),
+                body: Vec::new(),
+            };
+            let limit = BodyLimit::Html { cap: 1024 };
+            let to = |s: &str| Url::parse(s).unwrap();
+            // None of these sends a request: each is refused before one would be.
+            let refused = client
+                .follow(&page(0), &to("http://169.254.169.254/latest/"), limit)
+                .await
+                .unwrap_err();
+            assert!(
+                refused.starts_with("redirected to a refused URL: 169.254.169.254 is a private"),
+                "{refused}"
+            );
+            let far = client
+                .follow(&page(MAX_REDIRECTS), &to("https://example.com/"), limit)
+                .await
+                .unwrap_err();
+            assert_eq!(far, "more than 5 redirects");
+            let same = client
+                .follow(&page(0), &to("https://short.example/abc#x"), limit)
+                .await
+                .unwrap_err();
+            assert_eq!(same, "redirect loop");
+            assert_eq!(client.requests(), 0);
+        });
+    }
+
+    #[test]
+    fn a_gzip_body_is_unpacked_within_the_cap() {
+        use std::io::Write;
+        let page = "<title>圧縮</title>".repeat(100);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(page.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(gunzip(&gz, 1 << 20), page.as_bytes());
+        assert_eq!(gunzip(&gz, 10), &page.as_bytes()[..10]);
+        // Cut off mid-stream: what came before the cut.
+        let cut = gunzip(&gz[..gz.len() / 2], 1 << 20);
+        assert!(page.as_bytes().starts_with(&cut));
     }
 }

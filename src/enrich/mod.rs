@@ -6,6 +6,9 @@ pub mod charset;
 pub mod engine;
 pub mod fetch;
 pub mod images;
+pub mod jsonld;
+pub mod oembed;
 pub mod ogp;
+pub mod page;
 
 pub use engine::Mode;

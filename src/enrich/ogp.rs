@@ -1,22 +1,23 @@
-//! What a card shows, read from a page's `<head>` with a fallback chain per field.
-//! Pages are parsed by an HTML5 parser (scraper), so broken markup, unquoted
-//! attributes and meta tags in `<body>` are all read the way a browser reads them,
-//! and entities are decoded exactly once.
-
-use std::collections::HashMap;
+//! What a card shows: each field from the first source that has it, in the order
+//! og → twitter → JSON-LD → oEmbed → HTML (`<title>`, then the first `<h1>`; meta
+//! description; `link rel=image_src`; `application-name`, then the host). The
+//! page's facts are read by [`super::page`], its JSON-LD by [`super::jsonld`], the
+//! oEmbed document (fetched by the card, when the page gave no title from og,
+//! twitter or JSON-LD) by [`super::oembed`]. Which source gave each field is kept
+//! with the card, so `enishi card URL --json` can say why a card looks as it does.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use scraper::{Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::util::collapse_whitespace;
+use super::oembed::OEmbed;
+use super::page::Page;
+use crate::util::{collapse_whitespace, cut_text};
 
 /// Descriptions are cut to about this many characters.
 pub const DESCRIPTION_CHARS: usize = 120;
 /// Titles from hostile pages can be any length; a card has room for this much.
 const TITLE_CHARS: usize = 200;
-const URL_BYTES: usize = 2048;
 
 /// The fields of a link card, every one already validated (URLs are absolute
 /// http(s)) but not escaped: escaping is the template's job.
@@ -29,140 +30,171 @@ pub struct PageMeta {
     pub icon: String,
     /// `YYYY-MM-DD`, when the page states a date we can read.
     pub published: Option<String>,
+    /// Where each field came from. Cards cached before sources were recorded have
+    /// none (they read as unknown until the card is fetched again).
+    #[serde(default)]
+    pub sources: Sources,
 }
 
-pub fn extract(html: &str, final_url: &Url) -> PageMeta {
-    let doc = Html::parse_document(html);
-    let sel = |s: &str| Selector::parse(s).expect("static selector");
+/// Where a card's field came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    #[serde(rename = "og")]
+    OpenGraph,
+    #[serde(rename = "twitter")]
+    Twitter,
+    #[serde(rename = "json-ld")]
+    JsonLd,
+    #[serde(rename = "oembed")]
+    OEmbed,
+    /// Plain HTML: `<title>`, `<h1>`, meta description, `link rel=image_src`,
+    /// `application-name`, a microdata `itemprop`.
+    #[serde(rename = "html")]
+    Html,
+    /// The site name is the host: nothing named the site.
+    #[serde(rename = "host")]
+    Host,
+}
 
-    // property= and name= both count; the first non-empty tag of a key wins.
-    let mut meta: HashMap<String, String> = HashMap::new();
-    for el in doc.select(&sel("meta")) {
-        let v = el.value();
-        let Some(content) = v.attr("content").map(str::trim).filter(|c| !c.is_empty()) else {
-            continue;
-        };
-        for key in [v.attr("property"), v.attr("name"), v.attr("itemprop")]
-            .into_iter()
-            .flatten()
-        {
-            meta.entry(key.trim().to_ascii_lowercase())
-                .or_insert_with(|| content.to_string());
+impl Source {
+    /// The name `enishi card --json` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::OpenGraph => "og",
+            Source::Twitter => "twitter",
+            Source::JsonLd => "json-ld",
+            Source::OEmbed => "oembed",
+            Source::Html => "html",
+            Source::Host => "host",
         }
     }
-    let get = |key: &str| meta.get(key).map(String::as_str);
+}
 
-    let mut links: Vec<(Vec<String>, String)> = Vec::new();
-    for el in doc.select(&sel("link[rel][href]")) {
-        let v = el.value();
-        let rel = v
-            .attr("rel")
-            .unwrap_or_default()
-            .split_ascii_whitespace()
-            .map(str::to_ascii_lowercase)
-            .collect();
-        links.push((rel, v.attr("href").unwrap_or_default().trim().to_string()));
-    }
-    let link = |wanted: &[&str]| {
-        links
-            .iter()
-            .filter(|(rel, href)| {
-                !href.is_empty() && rel.iter().any(|r| wanted.contains(&r.as_str()))
-            })
-            .map(|(_, href)| href.as_str())
-            .collect::<Vec<_>>()
-    };
+/// The source of each field that has one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sources {
+    pub title: Option<Source>,
+    pub description: Option<Source>,
+    pub image: Option<Source>,
+    pub site_name: Option<Source>,
+    pub published: Option<Source>,
+}
 
-    let base = doc
-        .select(&sel("base[href]"))
-        .next()
-        .and_then(|b| final_url.join(b.value().attr("href")?.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .unwrap_or_else(|| final_url.clone());
-    let resolve = |s: &str| -> Option<String> {
-        let u = base.join(s).ok()?;
-        (matches!(u.scheme(), "http" | "https")
-            && u.host_str().is_some()
-            && u.as_str().len() <= URL_BYTES)
-            .then(|| u.to_string())
-    };
+/// A page's card from its HTML alone (no oEmbed).
+pub fn extract(html: &str, final_url: &Url) -> PageMeta {
+    assemble(&Page::read(html, final_url), None)
+}
 
-    let first_text = |selector: &str| {
-        doc.select(&sel(selector))
-            .map(|el| collapse_whitespace(&el.text().collect::<String>()))
-            .find(|t| !t.is_empty())
-    };
-    let title = get("og:title")
-        .or_else(|| get("twitter:title"))
-        .map(collapse_whitespace)
-        .filter(|t| !t.is_empty())
-        .or_else(|| first_text("title"))
-        .or_else(|| first_text("h1"))
-        .map(|t| cut(&t, TITLE_CHARS));
+/// Whether the card needs the page's oEmbed document: no title from the sources
+/// before it.
+pub fn wants_oembed(page: &Page) -> bool {
+    first(social(page, "title")).is_none() && page.json_ld.title.is_none()
+}
 
-    let description = get("og:description")
-        .or_else(|| get("twitter:description"))
-        .or_else(|| get("description"))
-        .map(collapse_whitespace)
-        .filter(|d| !d.is_empty() && Some(d) != title.as_ref())
-        .map(|d| cut(&d, DESCRIPTION_CHARS));
+/// The card of a read page and, when it was fetched, its oEmbed document.
+pub fn assemble(page: &Page, oembed: Option<&OEmbed>) -> PageMeta {
+    use Source::*;
+    let oembed = oembed.cloned().unwrap_or_default();
+    let ld = &page.json_ld;
+    let meta = |key: &str| page.meta(key);
 
-    let mut image_candidates: Vec<&str> = [
-        "og:image:secure_url",
-        "og:image:url",
-        "og:image",
-        "twitter:image",
-        "twitter:image:src",
+    let title = first(social(page, "title").into_iter().chain([
+        (ld.title.as_deref(), JsonLd),
+        (oembed.title.as_deref(), OEmbed),
+        (page.title(), Html),
+        (page.h1(), Html),
+    ]))
+    .map(|(t, src)| (cut_text(&t, TITLE_CHARS), src));
+
+    // A description that repeats the title says nothing.
+    let description = first(social(page, "description").into_iter().chain([
+        (ld.description.as_deref(), JsonLd),
+        (meta("description"), Html),
+    ]))
+    .filter(|(d, _)| Some(d) != title.as_ref().map(|(t, _)| t))
+    .map(|(d, src)| (cut_text(&d, DESCRIPTION_CHARS), src));
+
+    let mut images: Vec<(&str, Source)> = [
+        ("og:image:secure_url", OpenGraph),
+        ("og:image:url", OpenGraph),
+        ("og:image", OpenGraph),
+        ("twitter:image", Twitter),
+        ("twitter:image:src", Twitter),
     ]
     .iter()
-    .filter_map(|k| get(k))
+    .filter_map(|(k, src)| Some((page.meta(k)?, *src)))
     .collect();
-    image_candidates.extend(link(&["image_src"]));
-    let image = image_candidates.into_iter().find_map(resolve);
-
-    let host = final_url.host_str().unwrap_or_default().to_string();
-    let site_name = get("og:site_name")
-        .or_else(|| get("application-name"))
-        .map(collapse_whitespace)
-        .filter(|s| !s.is_empty())
-        .map(|s| cut(&s, TITLE_CHARS))
-        .unwrap_or(host);
-
-    let icon = link(&["icon", "apple-touch-icon"])
+    images.extend(ld.images.iter().map(|i| (i.as_str(), JsonLd)));
+    images.extend(oembed.thumbnail_url.as_deref().map(|i| (i, OEmbed)));
+    images.extend(
+        page.links_with_rel(&["image_src"])
+            .into_iter()
+            .map(|i| (i, Html)),
+    );
+    let image = images
         .into_iter()
-        .find_map(resolve)
-        .or_else(|| resolve("/favicon.ico"))
+        .find_map(|(i, src)| Some((page.resolve(i)?, src)));
+
+    let host = page.final_url.host_str().unwrap_or_default().to_string();
+    let (site_name, site_source) = first([
+        (meta("og:site_name"), OpenGraph),
+        (ld.site_name.as_deref(), JsonLd),
+        (oembed.provider_name.as_deref(), OEmbed),
+        (meta("application-name"), Html),
+    ])
+    .map(|(s, src)| (cut_text(&s, TITLE_CHARS), src))
+    .unwrap_or((host, Host));
+
+    let icon = page
+        .links_with_rel(&["icon", "apple-touch-icon"])
+        .into_iter()
+        .find_map(|i| page.resolve(i))
+        .or_else(|| page.resolve("/favicon.ico"))
         .unwrap_or_default();
 
     let published = [
-        "article:published_time",
-        "og:published_time",
-        "datepublished",
-        "date",
+        (page.meta("article:published_time"), OpenGraph),
+        (page.meta("og:published_time"), OpenGraph),
+        (ld.published.as_deref(), JsonLd),
+        (page.meta("datepublished"), Html),
+        (page.meta("date"), Html),
     ]
-    .iter()
-    .filter_map(|k| get(k))
-    .find_map(parse_loose_date);
+    .into_iter()
+    .find_map(|(d, src)| Some((parse_loose_date(d?)?, src)));
 
     PageMeta {
-        title,
-        description,
-        image,
+        sources: Sources {
+            title: title.as_ref().map(|t| t.1),
+            description: description.as_ref().map(|d| d.1),
+            image: image.as_ref().map(|i| i.1),
+            site_name: Some(site_source),
+            published: published.as_ref().map(|p| p.1),
+        },
+        title: title.map(|t| t.0),
+        description: description.map(|d| d.0),
+        image: image.map(|i| i.0),
         site_name,
         icon,
-        published,
+        published: published.map(|p| p.0),
     }
 }
 
-/// At most `max` characters, cut on a character boundary with an ellipsis.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.truncate(out.trim_end().len());
-    out.push('…');
-    out
+/// `og:KEY` and `twitter:KEY`, as candidates.
+fn social<'p>(page: &'p Page, key: &str) -> [(Option<&'p str>, Source); 2] {
+    [
+        (page.meta(&format!("og:{key}")), Source::OpenGraph),
+        (page.meta(&format!("twitter:{key}")), Source::Twitter),
+    ]
+}
+
+/// The first candidate with a value, whitespace collapsed, and its source.
+fn first<'a>(
+    candidates: impl IntoIterator<Item = (Option<&'a str>, Source)>,
+) -> Option<(String, Source)> {
+    candidates.into_iter().find_map(|(value, src)| {
+        let value = collapse_whitespace(value?);
+        (!value.is_empty()).then_some((value, src))
+    })
 }
 
 /// Reads the dates Japanese sites actually write: ISO 8601 and RFC 3339, but also
@@ -223,11 +255,19 @@ mod tests {
     }
 
     #[test]
+    fn source_names_are_their_json_names() {
+        use Source::*;
+        for s in [OpenGraph, Twitter, JsonLd, OEmbed, Html, Host] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+    }
+
+    #[test]
     fn cut_keeps_characters_whole() {
         let s = "あ".repeat(130);
-        let c = cut(&s, 120);
+        let c = cut_text(&s, 120);
         assert_eq!(c.chars().count(), 120);
         assert!(c.ends_with("あ…"));
-        assert_eq!(cut("短い", 120), "短い");
+        assert_eq!(cut_text("短い", 120), "短い");
     }
 }

@@ -31,6 +31,8 @@ pub enum Route {
     Truncated { claimed: usize, body: Vec<u8> },
     /// Sends `start`, then `filler` again and again until the client hangs up.
     Endless { start: Vec<u8>, filler: Vec<u8> },
+    /// Sends `start` of a body without a length, then stalls for `stall` and closes.
+    Stall { start: Vec<u8>, stall: Duration },
 }
 
 #[derive(Clone, Debug)]
@@ -233,6 +235,16 @@ fn respond(stream: &mut TcpStream, request: &Request, route: Route) -> std::io::
             for _ in 0..100_000 {
                 stream.write_all(&filler)?;
             }
+        }
+        Route::Stall { start, stall } => {
+            let headers = vec![(
+                "Content-Type".to_string(),
+                "text/html; charset=utf-8".to_string(),
+            )];
+            write_head(stream, 200, &headers, None)?;
+            stream.write_all(&start)?;
+            stream.flush()?;
+            thread::sleep(stall);
         }
     }
     stream.flush()

@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 
 use enishi::content::{frontmatter, markdown};
-use enishi::enrich::{charset, ogp};
+use enishi::enrich::page::Page;
+use enishi::enrich::{charset, jsonld, ogp, page};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -49,6 +50,19 @@ fn html_bytes() -> impl Strategy<Value = Vec<u8>> {
         Just(b"</head>".to_vec()),
         Just(b"\xEF\xBB\xBF".to_vec()),
         Just(b"\x1B$B".to_vec()),
+        Just(b"<script type=\"application/ld+json\">".to_vec()),
+        Just(b"</script>".to_vec()),
+        Just(b"{\"@context\":\"https://schema.org\",\"@graph\":[".to_vec()),
+        Just(b"{\"@type\":[\"NewsArticle\"],\"@id\":\"#a\",\"headline\":\"".to_vec()),
+        Just(b"\"image\":{\"@id\":\"#a\"},\"publisher\":{\"@id\":\"#a\"}},".to_vec()),
+        Just(b"]}".to_vec()),
+        Just(b"<meta http-equiv=refresh content=\"0;url=".to_vec()),
+        Just(b"<noscript>".to_vec()),
+        Just(b"<svg><title>".to_vec()),
+        Just(b"<link rel=alternate type=application/json+oembed href=\"".to_vec()),
+        Just(b"<?xml version=\"1.0\" encoding=\"euc-jp\"?>".to_vec()),
+        Just("👨\u{200D}👩\u{200D}👧🇯🇵".as_bytes().to_vec()),
+        Just(b"\x1F\x8B\x08".to_vec()),
         proptest::collection::vec(any::<u8>(), 0..24),
     ];
     proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
@@ -82,5 +96,48 @@ proptest! {
         if let Some(image) = &meta.image {
             prop_assert!(image.starts_with("http://") || image.starts_with("https://"), "{image}");
         }
+        prop_assert!(meta.title.as_ref().is_none_or(|t| t.chars().count() <= 200));
+        let page = Page::read(&text, &url);
+        for next in [page.refresh_target(), page.oembed_url()].into_iter().flatten() {
+            prop_assert!(matches!(next.scheme(), "http" | "https"), "{next}");
+        }
+        let _ = page::parse_refresh(&text);
+        let _ = jsonld::read([text.as_str()], std::slice::from_ref(&url));
+    }
+
+    #[test]
+    fn cuts_fall_between_grapheme_clusters(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                Just("👨\u{200D}👩\u{200D}👧\u{200D}👦"),
+                Just("🇯🇵"),
+                Just("👍🏽"),
+                Just("❤\u{FE0F}"),
+                Just("か\u{3099}"),
+                Just("e\u{301}\u{302}"),
+                Just("あ"),
+                Just(" "),
+                Just("。"),
+            ],
+            0..80,
+        ),
+        max in 1usize..60,
+    ) {
+        use unicode_segmentation::UnicodeSegmentation;
+        let text: String = pieces.concat();
+        let boundary = |kept: &str| text.grapheme_indices(true).any(|(i, _)| i == kept.len()) || kept.len() == text.len();
+        let cut = enishi::util::cut_text(&text, max);
+        prop_assert!(cut.chars().count() <= max);
+        let kept = cut.strip_suffix('…').unwrap_or(&cut).trim_end();
+        prop_assert!(text.starts_with(kept) && boundary(kept), "{cut:?}");
+        let summary = enishi::content::markdown::summarize(&text, max);
+        let kept = summary.strip_suffix('…').unwrap_or(&summary);
+        let collapsed = enishi::util::collapse_whitespace(&text);
+        prop_assert!(collapsed.starts_with(kept), "{summary:?}");
+        prop_assert!(
+            kept.is_empty() || collapsed.len() == kept.len()
+                || collapsed.grapheme_indices(true).any(|(i, _)| i == kept.len()),
+            "{summary:?}"
+        );
     }
 }
