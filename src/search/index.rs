@@ -231,16 +231,27 @@ const TEXT_FIELD: u32 = 1 << 31;
 fn index_doc(id: u32, doc: &SearchDoc) -> DocIndex {
     let title = normalize(&doc.title);
     let text = normalize(&doc.text);
-    // Every (key, field and position), sorted: grouped by key, title before text,
-    // positions ascending. One sort instead of a map of small vectors.
-    let mut seen: Vec<(u64, u32)> = Vec::with_capacity(2 * (title.chars.len() + text.chars.len()));
+    // Every pair's (key, field and position), sorted: grouped by key, title before
+    // text, positions ascending. One sort instead of a map of small vectors. Single
+    // characters only need a count and a first position.
+    let mut seen: Vec<(u64, u32)> = Vec::with_capacity(title.chars.len() + text.chars.len());
+    // Per character: in the title, count in the text, first text position.
+    let mut singles: FxHashMap<char, (bool, u32, u32)> = FxHashMap::default();
     for (field, chars) in [(0, &title.chars), (TEXT_FIELD, &text.chars)] {
         for (i, &c) in chars.iter().enumerate() {
             if c.is_whitespace() {
                 continue;
             }
             let pos = i as u32 | field;
-            seen.push((single_key(c), pos));
+            let single = singles.entry(c).or_insert((false, 0, 0));
+            if field == 0 {
+                single.0 = true;
+            } else {
+                if single.1 == 0 {
+                    single.2 = i as u32;
+                }
+                single.1 += 1;
+            }
             if let Some(&next) = chars.get(i + 1)
                 && !next.is_whitespace()
             {
@@ -256,25 +267,18 @@ fn index_doc(id: u32, doc: &SearchDoc) -> DocIndex {
         let start = payloads.len();
         let split = group.partition_point(|&(_, p)| p & TEXT_FIELD == 0);
         let (in_title, in_text) = group.split_at(split);
-        if split_key(key).1 == SINGLE {
-            push_varint(&mut payloads, in_text.len() as u32);
-            if let Some(&(_, first)) = in_text.first() {
-                push_varint(&mut payloads, first & !TEXT_FIELD);
-            }
+        let lists = if in_title.is_empty() {
+            &[in_text][..]
         } else {
-            let lists = if in_title.is_empty() {
-                &[in_text][..]
-            } else {
-                &[in_title, in_text][..]
-            };
-            for list in lists {
-                push_varint(&mut payloads, list.len() as u32);
-                let mut prev = 0;
-                for &(_, p) in *list {
-                    let p = p & !TEXT_FIELD;
-                    push_varint(&mut payloads, p - prev);
-                    prev = p;
-                }
+            &[in_title, in_text][..]
+        };
+        for list in lists {
+            push_varint(&mut payloads, list.len() as u32);
+            let mut prev = 0;
+            for &(_, p) in *list {
+                let p = p & !TEXT_FIELD;
+                push_varint(&mut payloads, p - prev);
+                prev = p;
             }
         }
         keys.push(Posting {
@@ -284,14 +288,32 @@ fn index_doc(id: u32, doc: &SearchDoc) -> DocIndex {
             in_title: !in_title.is_empty(),
         });
     }
-    keys.sort_by_cached_key(|p| group_of(p.key));
+    // The map's order does not reach the output: each key's payload goes to its
+    // own list.
+    for (c, (in_title, in_text, first)) in singles {
+        let start = payloads.len();
+        push_varint(&mut payloads, in_text);
+        if in_text > 0 {
+            push_varint(&mut payloads, first);
+        }
+        keys.push(Posting {
+            key: single_key(c),
+            start: start as u32,
+            end: payloads.len() as u32,
+            in_title,
+        });
+    }
+    let mut by_group: Vec<(usize, Posting)> =
+        keys.into_iter().map(|p| (group_of(p.key), p)).collect();
+    by_group.sort_unstable_by_key(|(g, _)| *g);
     let mut groups = [0u32; GROUPS + 1];
-    for p in &keys {
-        groups[group_of(p.key) + 1] += 1;
+    for (g, _) in &by_group {
+        groups[g + 1] += 1;
     }
     for g in 0..GROUPS {
         groups[g + 1] += groups[g];
     }
+    let keys = by_group.into_iter().map(|(_, p)| p).collect();
     DocIndex {
         keys,
         groups,

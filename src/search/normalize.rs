@@ -19,8 +19,18 @@
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
+/// Characters that are their own NFKC and lowercase and never join the one before:
+/// ASCII other than capitals, hiragana, katakana and the common kanji, which make up
+/// nearly all of a Japanese post. A shortcut only: the general rule gives the same.
+fn plain(c: char) -> bool {
+    matches!(c, '\0'..='@' | '['..='\x7f' | '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{4E00}'..='\u{9FFF}')
+}
+
 /// Whether `c` belongs to the unit of the character before it.
 fn joins_previous(c: char) -> bool {
+    if plain(c) {
+        return false;
+    }
     matches!(c, '\u{FF9E}' | '\u{FF9F}' | '\u{1160}'..='\u{11FF}' | '\u{D7B0}'..='\u{D7FF}')
         || c.general_category_group() == GeneralCategoryGroup::Mark
 }
@@ -51,6 +61,10 @@ pub fn normalize(text: &str) -> Normalized {
             iter.next();
         }
         out.units.push((start, out.chars.len() as u32));
+        if end == start + c.len_utf8() && plain(c) {
+            out.chars.push(c);
+            continue;
+        }
         let unit = &text[start..end];
         if unit.len() == c.len_utf8()
             && (c.is_ascii() || is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes)
@@ -88,6 +102,18 @@ mod tests {
 
     fn norm(s: &str) -> String {
         normalize(s).chars.into_iter().collect()
+    }
+
+    #[test]
+    fn the_shortcut_agrees_with_the_general_rule() {
+        for c in (0..0x11000)
+            .filter_map(char::from_u32)
+            .filter(|&c| plain(c))
+        {
+            let folded: String = c.to_string().nfkc().collect::<String>().to_lowercase();
+            assert_eq!(folded, c.to_string(), "U+{:04X}", c as u32);
+            assert_ne!(c.general_category_group(), GeneralCategoryGroup::Mark);
+        }
     }
 
     #[test]
