@@ -36,7 +36,7 @@ use serde::Serialize;
 use super::normalize::{Normalized, normalize};
 
 /// Normalised characters per text block.
-pub const BLOCK_CHARS: u32 = 800;
+pub const BLOCK_CHARS: u32 = 1500;
 /// Characters a block carries past its end, so an excerpt is never cut short by it.
 pub const BLOCK_TAIL: u32 = 120;
 /// The shard size aimed at: a query's cost is a few of these.
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn blocks_cover_the_text_with_a_tail() {
-        let text = "あ".repeat(2000);
+        let text = "あ".repeat((BLOCK_CHARS * 5 / 2) as usize);
         let d = doc("t", &text);
         let n = normalize(&d.text);
         let b = blocks(3, &d, &n);
@@ -400,10 +400,16 @@ mod tests {
             ]
         );
         let v: serde_json::Value = serde_json::from_slice(&b[1].1).unwrap();
-        assert_eq!(v["o"], 800);
-        assert_eq!(v["x"].as_str().unwrap().chars().count(), 920);
+        assert_eq!(v["o"], BLOCK_CHARS);
+        assert_eq!(
+            v["x"].as_str().unwrap().chars().count() as u32,
+            BLOCK_CHARS + BLOCK_TAIL
+        );
         let last: serde_json::Value = serde_json::from_slice(&b[2].1).unwrap();
-        assert_eq!(last["x"].as_str().unwrap().chars().count(), 400);
+        assert_eq!(
+            last["x"].as_str().unwrap().chars().count() as u32,
+            BLOCK_CHARS / 2
+        );
     }
 
     #[test]
