@@ -28,11 +28,7 @@ impl Browser {
             eprintln!("skipped: chromium or chromedriver not installed (.ci/run installs them)");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::common::free_port();
         let driver = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -144,3 +144,12 @@ pub fn meta(doc: &Html, property: &str) -> String {
     let css = format!("meta[property=\"{property}\"], meta[name=\"{property}\"]");
     attr(doc, &css, "content")
 }
+
+/// A port on 127.0.0.1 that was free a moment ago, for a server the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
