@@ -138,15 +138,24 @@ async function loadShard(i) {
   });
 }
 
-/// Pair payload → Map(post id → [title positions, text positions]).
-function readPairs([buf, start, end]) {
+/// A payload as Map(post id → what `readPost` reads for it). Each post starts with
+/// varint(id delta << 1 | in title).
+function readPosts([buf, start, end], readPost) {
   const out = new Map();
   const rd = new Reader(buf, start, end);
   let id = 0;
   while (rd.more()) {
     const head = rd.varint();
     id += Math.floor(head / 2);
-    const fields = head % 2 ? [] : [[]];
+    out.set(id, readPost(rd, head % 2));
+  }
+  return out;
+}
+
+/// Pair payload → Map(post id → [title positions, text positions]).
+function readPairs(payload) {
+  return readPosts(payload, (rd, inTitle) => {
+    const fields = inTitle ? [] : [[]];
     while (fields.length < 2) {
       const n = rd.varint();
       const list = new Array(n);
@@ -154,25 +163,17 @@ function readPairs([buf, start, end]) {
       for (let j = 0; j < n; j++) list[j] = p += rd.varint();
       fields.push(list);
     }
-    out.set(id, fields);
-  }
-  return out;
+    return fields;
+  });
 }
 
 /// Single-character payload → Map(post id → {title, text, first}).
-function readSingles([buf, start, end]) {
-  const out = new Map();
-  const rd = new Reader(buf, start, end);
-  let id = 0;
-  while (rd.more()) {
-    const head = rd.varint();
-    id += Math.floor(head / 2);
-    const title = head % 2;
+function readSingles(payload) {
+  return readPosts(payload, (rd, title) => {
     const text = rd.varint();
     const first = text ? rd.varint() : null;
-    out.set(id, { title, text, first });
-  }
-  return out;
+    return { title, text, first };
+  });
 }
 
 /// The pairs that cover a word: every other one, and the last, so each of its
