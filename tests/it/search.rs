@@ -177,6 +177,18 @@ fn chromium_finds_what_the_reader_typed() {
         return;
     };
     let site = blog();
+    // Three with the same text and title length, so the same score: the newer
+    // dated post, the older one, then the undated page.
+    for (slug, meta) in [
+        ("tie-old", "title: 同点その一\ndate: 2024-01-01"),
+        ("tie-new", "title: 同点その二\ndate: 2024-02-01"),
+    ] {
+        site.post(slug, meta, "ぴったり同じ文章。");
+    }
+    site.write(
+        "content/tie.md",
+        "---\ntitle: 同点その三\n---\n\nぴったり同じ文章。\n",
+    );
     let server = Server::start(&site, &[]);
     browser.navigate(&format!("{}/", server.base));
     let module = format!("{}/_search/search.js", server.base);
@@ -196,6 +208,7 @@ fn chromium_finds_what_the_reader_typed() {
         "走った",
         "量子コンピュータ",
         "新幹線 量子",
+        "ぴったり",
     ];
     let got = search_titles(&browser, &module, &queries);
     let of = |q: &str| &got[queries.iter().position(|x| *x == q).unwrap()];
@@ -220,6 +233,7 @@ fn chromium_finds_what_the_reader_typed() {
     assert_eq!(of("走った"), &["新幹線で大阪へ"]);
     assert!(of("量子コンピュータ").is_empty());
     assert!(of("新幹線 量子").is_empty());
+    assert_eq!(of("ぴったり"), &["同点その二", "同点その一", "同点その三"]);
 
     // Excerpts: escaped text, the match marked, URLs from the host root.
     let results = run_queries(&browser, &module, &["onerror 新幹線"]);
