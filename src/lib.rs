@@ -3,8 +3,9 @@
 //! The pipeline, one module per stage, data flowing one way:
 //! [`content`] (load + parse) → [`model`] (organise) → [`enrich`] (link cards) →
 //! [`related`] (analyze) →
-//! [`render`] → [`output`] (write). [`pipeline`] runs them in order;
-//! [`store`] is the SQLite cache behind the analysis and the fetched cards.
+//! [`render`] and [`search`] → [`output`] (write) → [`deploy`]. [`pipeline`] runs
+//! them in order; [`store`] is the SQLite cache behind the analysis and the fetched
+//! cards. See ARCHITECTURE.md for the map.
 
 pub mod audit;
 pub mod config;
