@@ -514,24 +514,6 @@ fn example_base_url(site: &Site) -> Option<Warning> {
     ))
 }
 
-/// A page of the site at `/search/` is shown instead of the built-in search page.
-fn search_page_taken(site: &Site, model: &SiteModel) -> Option<Warning> {
-    if !site.config.search.enabled {
-        return None;
-    }
-    let page = model.pages.iter().find(|p| p.path == model::SEARCH_PAGE)?;
-    Some(Warning::new(
-        WarningKind::Content,
-        &page.doc.source,
-        None,
-        format!(
-            "this page is at {}, so it is shown there instead of the built-in search page (the index and {} are still written; move the page, or set [search] enabled = false)",
-            model::SEARCH_PAGE,
-            model::SEARCH_SCRIPT
-        ),
-    ))
-}
-
 fn generate_with(
     opts: &BuildOptions,
     warm: Option<&mut Warm>,
@@ -575,7 +557,7 @@ fn generate_with(
     let mut pages = renderer.render_site(&model, &related_links, &cards.cards, images.as_ref())?;
     t.stage("render");
     let page_count = pages.len();
-    if let Some(warning) = search_page_taken(&site, &model) {
+    if let Some(warning) = crate::search::page_taken(&site, &model) {
         reporter.warn(warning);
     }
     pages.extend(crate::search::render_index(&site, &model));

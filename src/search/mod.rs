@@ -13,6 +13,7 @@ pub mod normalize;
 use crate::config::Site;
 use crate::model::{Entry, SEARCH_PAGE, SEARCH_SCRIPT, SiteModel};
 use crate::render::OutputFile;
+use crate::report::{Warning, WarningKind};
 
 pub use index::SearchDoc;
 
@@ -34,6 +35,24 @@ pub fn render_index(site: &Site, model: &SiteModel) -> Vec<OutputFile> {
         bytes: SCRIPT.as_bytes().to_vec(),
     });
     files
+}
+
+/// The warning when a page of the site is at `/search/`: it is shown there instead
+/// of the built-in search page.
+pub fn page_taken(site: &Site, model: &SiteModel) -> Option<Warning> {
+    if !site.config.search.enabled {
+        return None;
+    }
+    let page = model.pages.iter().find(|p| p.path == SEARCH_PAGE)?;
+    Some(Warning::new(
+        WarningKind::Content,
+        &page.doc.source,
+        None,
+        format!(
+            "this page is at {}, so it is shown there instead of the built-in search page (the index and {} are still written; move the page, or set [search] enabled = false)",
+            SEARCH_PAGE, SEARCH_SCRIPT
+        ),
+    ))
 }
 
 /// The posts and pages search finds, in id order: by date, oldest first, undated
